@@ -1,0 +1,18 @@
+"""Encode both splits with the trained encoder."""
+
+from digitclust import data, io, models, stage
+
+
+def main(p, args):
+    encoder = models.load(args.encoder)
+    codes = {}
+    for split in ("train", "test"):
+        images, _ = data.load_images(args.dataset, split)
+        codes[split] = models.encode(encoder, images, p["autoencoder"]["batch_size"])
+        stage.log.info("encoded %d %s images from %s to codes %s", len(images), split, args.dataset, codes[split].shape)
+    io.save_npz(args.output, **codes)
+    stage.log.info("wrote %s", args.output)
+
+
+if __name__ == "__main__":
+    stage.run(main, __doc__, "dataset", "encoder", "output")

@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny IDX datasets whose checksums the tests register."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from digitclust import data
+
+
+def idx_bytes(array):
+    """Encode a uint8 array as an IDX file."""
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def tiny_arrays(n_train=12, n_test=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": np.arange(n_train, dtype=np.uint8) % 10,
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": np.arange(n_test, dtype=np.uint8) % 10,
+    }
+
+
+def write_idx_dir(folder, arrays, gzipped=()):
+    """Write the four IDX files of ``arrays`` into ``folder``; names in ``gzipped`` get .gz."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in data.IDX_FILES.items():
+        raw = idx_bytes(arrays[key])
+        if name in gzipped:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(raw))
+        else:
+            (folder / name).write_bytes(raw)
+    return folder
+
+
+@pytest.fixture
+def tiny_dataset(monkeypatch):
+    """Register the checksums of a tiny dataset as those of ``mnist``; return its arrays."""
+    arrays = tiny_arrays()
+    checksums = {name: data.sha256(idx_bytes(arrays[key])) for key, name in data.IDX_FILES.items()}
+    monkeypatch.setitem(data.SHA256, "mnist", {**data.SHA256["mnist"], **checksums})
+    return arrays

@@ -1,0 +1,61 @@
+"""Running stage scripts and DVC in throwaway copies of the project."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", ".gitignore")
+
+
+def environment():
+    """The current environment with this interpreter's ``python`` first on PATH, as DVC's commands need."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def run(command, cwd, check=True):
+    """Run ``command`` in ``cwd``; return the completed process with text output."""
+    result = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args, cwd, check=True):
+    return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check)
+
+
+def copy_project(destination, changes):
+    """Copy the project into ``destination`` as a fresh git + DVC repository with changed params.
+
+    ``changes`` maps dotted keys (``autoencoder.epochs``) to values.
+    """
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / name)
+    write_params(destination, changes)
+    run(["git", "init", "-q"], cwd=destination)
+    dvc("init", "-q", cwd=destination)
+    return destination
+
+
+def write_params(folder, changes):
+    """Apply dotted-key ``changes`` to ``folder``/params.yaml."""
+    path = folder / "params.yaml"
+    values = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        *parents, leaf = key.split(".")
+        node = values
+        for parent in parents:
+            node = node[parent]
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(values, sort_keys=False))

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+from conftest import idx_bytes, write_idx_dir
+from digitclust import data
+
+
+def test_parse_idx_reads_shape_and_values():
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(data.parse_idx(idx_bytes(array)), array)
+
+
+@pytest.mark.parametrize(
+    "mangle, problem",
+    [
+        (lambda raw: b"\x00\x00\x0d" + raw[3:], "not an unsigned-byte IDX file"),
+        (lambda raw: b"\x08\x03" + raw[2:], "not an unsigned-byte IDX file"),
+        (lambda raw: raw[:2], "not an unsigned-byte IDX file"),
+        (lambda raw: raw[:9], "header truncated"),
+        (lambda raw: raw[:-1], "header (2, 3, 4) needs"),
+        (lambda raw: raw + b"\x00", "header (2, 3, 4) needs"),
+    ],
+)
+def test_parse_idx_rejects_a_malformed_file(mangle, problem):
+    raw = idx_bytes(np.zeros((2, 3, 4)))
+    with pytest.raises(data.SourceError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        data.parse_idx(mangle(raw), "broken.idx")
+
+
+def test_idx_dir_reads_plain_and_gzipped_files(tmp_path, tiny_dataset):
+    folder = write_idx_dir(tmp_path / "idx", tiny_dataset, gzipped={"train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    arrays = data.fetch("mnist", [{"kind": "idx_dir", "path": str(folder)}], timeout=1)
+    for key, expected in tiny_dataset.items():
+        np.testing.assert_array_equal(arrays[key], expected)
+
+
+def test_idx_dir_names_a_missing_file(tmp_path, tiny_dataset):
+    folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(data.SourceError, match=r"t10k-labels-idx1-ubyte \(or t10k-labels-idx1-ubyte.gz\): missing"):
+        data.from_idx_dir(str(folder), "mnist", timeout=1)
+
+
+def test_checksum_mismatch_falls_through_to_the_next_source(tmp_path, tiny_dataset, caplog):
+    corrupt = write_idx_dir(tmp_path / "corrupt", tiny_dataset)
+    raw = bytearray((corrupt / "train-images-idx3-ubyte").read_bytes())
+    raw[-1] ^= 0xFF
+    (corrupt / "train-images-idx3-ubyte").write_bytes(bytes(raw))
+    good = write_idx_dir(tmp_path / "good", tiny_dataset)
+    sources = [{"kind": "idx_dir", "path": str(corrupt)}, {"kind": "idx_dir", "path": str(good)}]
+    arrays = data.fetch("mnist", sources, timeout=1)
+    np.testing.assert_array_equal(arrays["x_train"], tiny_dataset["x_train"])
+    assert "train-images-idx3-ubyte: SHA-256" in caplog.text
+
+
+def test_fetch_lists_every_failed_source(tmp_path, tiny_dataset):
+    sources = [
+        {"kind": "npz_url", "url": "http://127.0.0.1:9/mnist.npz"},
+        {"kind": "idx_dir", "path": str(tmp_path / "nowhere")},
+    ]
+    with pytest.raises(data.FetchError) as caught:
+        data.fetch("mnist", sources, timeout=1)
+    message = str(caught.value)
+    assert message.startswith("no source delivered mnist: ")
+    assert "npz_url http://127.0.0.1:9/mnist.npz: " in message and "download failed" in message
+    assert f"idx_dir {tmp_path / 'nowhere'}: no such folder" in message
+
+
+def test_labels_out_of_range_are_rejected(tmp_path, monkeypatch, tiny_dataset):
+    tiny_dataset["y_train"][3] = 10
+    folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
+    checksums = {name: data.sha256((folder / name).read_bytes()) for name in data.IDX_FILES.values()}
+    monkeypatch.setitem(data.SHA256, "mnist", checksums)
+    with pytest.raises(data.SourceError, match="train labels hold 10, outside 0..9"):
+        data.from_idx_dir(str(folder), "mnist", timeout=1)
+
+
+def test_head_keeps_the_first_samples(tiny_dataset):
+    small = data.head(tiny_dataset, train_size=5, test_size=2)
+    assert small["x_train"].shape == (5, 28, 28) and small["y_test"].shape == (2,)
+    np.testing.assert_array_equal(small["y_train"], tiny_dataset["y_train"][:5])
+
+
+def test_load_images_scales_to_unit_interval(tmp_path, tiny_dataset):
+    np.savez(tmp_path / "d.npz", **tiny_dataset)
+    images, labels = data.load_images(tmp_path / "d.npz", "test")
+    assert images.dtype == np.float32 and images.shape == (4, 28, 28)
+    np.testing.assert_allclose(images, tiny_dataset["x_test"] / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(labels, tiny_dataset["y_test"])

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from digitclust import io
+
+
+def test_save_npz_writes_the_same_bytes_every_time(tmp_path):
+    arrays = {"b": np.arange(6, dtype=np.uint8).reshape(2, 3), "a": np.array([1.5, 2.5], dtype=np.float32)}
+    io.save_npz(tmp_path / "one.npz", **arrays)
+    io.save_npz(tmp_path / "two.npz", **arrays)
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+    loaded = io.load_npz(tmp_path / "one.npz")
+    assert set(loaded) == {"a", "b"}
+    np.testing.assert_array_equal(loaded["b"], arrays["b"])
+
+
+def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out" / "result.json"
+    with pytest.raises(KeyboardInterrupt):
+        with io.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise KeyboardInterrupt
+    assert list(target.parent.iterdir()) == []
+
+
+def test_atomic_path_replaces_the_target_on_success(tmp_path):
+    target = tmp_path / "result.json"
+    target.write_text("old")
+    io.write_json(target, {"purity": 0.5})
+    assert target.read_text() == '{\n  "purity": 0.5\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]

@@ -1,0 +1,76 @@
+"""End to end: `dvc repro` on real MNIST with tiny params, in a fresh repository."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import copy_project, dvc
+
+TINY = {
+    "data.train_size": 2000,
+    "data.test_size": 500,
+    "kmeans.n_init": 2,
+    "autoencoder.epochs": 2,
+    "cluster.umap.n_components": 5,
+}
+OUTPUTS = [
+    "data/dataset.npz",
+    "data/assignments/baseline.npz",
+    "data/assignments/autoencoder.npz",
+    "data/codes.npz",
+    "models/autoencoder.keras",
+    "models/encoder.keras",
+    "metrics/scores.json",
+    "plots/train/history.csv",
+    "plots/train/reconstructions.png",
+    "plots/confusion/baseline.csv",
+    "plots/confusion/autoencoder.csv",
+    "plots/confusion/baseline.png",
+    "plots/confusion/autoencoder.png",
+]
+
+
+@pytest.fixture(scope="module")
+def repro(tmp_path_factory):
+    """A tiny project after one full `dvc repro`."""
+    project = copy_project(tmp_path_factory.mktemp("project"), TINY)
+    dvc("repro", cwd=project)
+    return project
+
+
+def test_every_output_exists(repro):
+    missing = [path for path in OUTPUTS if not (repro / path).is_file()]
+    assert missing == []
+
+
+def test_metrics_cover_both_methods_and_splits_within_unit_interval(repro):
+    scores = json.loads((repro / "metrics/scores.json").read_text())
+    assert set(scores) == {"baseline", "autoencoder"}
+    for method in scores.values():
+        assert set(method) == {"train", "test"}
+        for split in method.values():
+            assert set(split) == {"purity", "accuracy", "nmi", "ari"}
+            assert all(0 <= split[name] <= 1 for name in ("purity", "accuracy", "nmi"))
+            assert split["purity"] >= split["accuracy"]
+    assert scores["baseline"]["train"]["purity"] > 0.3  # far above the 0.1 of chance on real digits
+
+
+def test_outputs_have_the_sizes_params_ask_for(repro):
+    with np.load(repro / "data/dataset.npz") as dataset:
+        assert dataset["x_train"].shape == (2000, 28, 28) and dataset["x_test"].shape == (500, 28, 28)
+    with np.load(repro / "data/codes.npz") as codes:
+        assert codes["train"].shape == (2000, 10) and codes["test"].shape == (500, 10)
+    with np.load(repro / "data/assignments/autoencoder.npz") as assignments:
+        assert set(np.unique(assignments["train"])) <= set(range(10))
+
+
+def test_metrics_show_reads_the_scores(repro):
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=repro).stdout)
+    assert shown[""]["data"]["metrics/scores.json"]["data"]["autoencoder"]["test"]["purity"] > 0
+
+
+def test_nothing_left_to_do_after_repro(repro):
+    assert "up to date" in dvc("status", cwd=repro).stdout
+    again = dvc("repro", cwd=repro).stdout
+    assert "Running stage" not in again
