@@ -8,6 +8,7 @@ import logging
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +31,48 @@ def fit_kmeans(features, k, n_init, max_iter, seed):
     return best
 
 
-def fit_umap(features, n_components, n_neighbors, min_dist, seed):
-    """Fit a seeded UMAP on ``features`` (N, D); return the model and the (N, n_components) embedding."""
-    import umap  # imported here: loading numba is slow and only this step needs it
+def nearest_neighbours(reference, queries, k):
+    """Exact k nearest ``reference`` rows (N, D) of each ``queries`` row (M, D), on all cores.
 
-    model = umap.UMAP(
+    Returns ``(indices, distances)``, both (M, k), nearest first.
+    """
+    search = NearestNeighbors(n_neighbors=k, algorithm="brute", n_jobs=-1).fit(reference)
+    distances, indices = search.kneighbors(queries)
+    return indices, distances.astype(np.float32)
+
+
+def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, seed):
+    """Embed train codes (N, d) with a seeded UMAP; place test codes (M, d) among them.
+
+    The neighbour graph is an exact search done on all cores, so only UMAP's
+    layout runs on one core (seeding makes it do so). Each test point lands at the
+    membership-weighted mean of its train neighbours' positions, which is how
+    UMAP's own transform starts. Returns embeddings (N, n_components) and (M, n_components).
+    """
+    import umap  # imported here: loading numba is slow and only this step needs it
+    from umap.umap_ import smooth_knn_dist
+
+    log.info("exact %d-nearest-neighbour graph of %d train codes", n_neighbors, len(train_codes))
+    indices, distances = nearest_neighbours(train_codes, train_codes, n_neighbors)
+    reducer = umap.UMAP(
         n_components=n_components,
         n_neighbors=n_neighbors,
         min_dist=min_dist,
         random_state=seed,
+        n_jobs=1,
+        precomputed_knn=(indices, distances, None),
         verbose=True,
+        tqdm_kwds={"disable": True},  # verbose already logs every few epochs
     )
-    embedding = model.fit_transform(features)
-    return model, embedding.astype(np.float32)
+    train_embedding = reducer.fit_transform(train_codes).astype(np.float32)
+
+    log.info("placing %d test codes by their train neighbours", len(test_codes))
+    indices, distances = nearest_neighbours(train_codes, test_codes, n_neighbors)
+    sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors))
+    weights = np.exp(-np.maximum(distances - rhos[:, None], 0) / sigmas[:, None])
+    weights /= weights.sum(axis=1, keepdims=True)
+    test_embedding = np.einsum("mk,mkc->mc", weights, train_embedding[indices])
+    return train_embedding, test_embedding.astype(np.float32)
 
 
 def cluster_codes(train_codes, test_codes, params, seed):
@@ -53,8 +83,6 @@ def cluster_codes(train_codes, test_codes, params, seed):
     if params["cluster"]["manifold"] == "umap":
         umap_params = params["cluster"]["umap"]
         log.info("embedding %d train codes with UMAP %s", len(train_codes), umap_params)
-        reducer, train_codes = fit_umap(train_codes, **umap_params, seed=seed)
-        log.info("embedding %d test codes with the fitted UMAP", len(test_codes))
-        test_codes = reducer.transform(test_codes).astype(np.float32)
+        train_codes, test_codes = umap_embed(train_codes, test_codes, **umap_params, seed=seed)
     kmeans = fit_kmeans(train_codes, **params["kmeans"], seed=seed)
     return kmeans.labels_, kmeans.predict(np.asarray(test_codes, dtype=np.float32))

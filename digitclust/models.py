@@ -77,10 +77,10 @@ def build_autoencoder(architecture, code_size):
     return autoencoder, encoder
 
 
-def compile_autoencoder(autoencoder, optimizer, learning_rate, loss):
-    """Compile with a named optimizer (adam, adadelta, rmsprop, sgd) and loss."""
+def compile_autoencoder(autoencoder, optimizer, learning_rate, loss, xla):
+    """Compile with a named optimizer (adam, adadelta, rmsprop, sgd) and loss, with XLA if ``xla``."""
     optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    autoencoder.compile(optimizer=optimizer, loss=loss)
+    autoencoder.compile(optimizer=optimizer, loss=loss, jit_compile=xla)
     return autoencoder
 
 

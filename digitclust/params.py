@@ -33,8 +33,8 @@ class Rule:
     allowed: str
 
     def validate(self, key, value):
-        is_bool = isinstance(value, bool)  # YAML's true/false must not pass as 1/0
-        if is_bool or not isinstance(value, self.types) or not self.check(value):
+        is_stray_bool = isinstance(value, bool) and bool not in self.types  # YAML's true must not pass as 1
+        if is_stray_bool or not isinstance(value, self.types) or not self.check(value):
             raise ParamsError(f"{key} = {value!r}: expected {self.allowed}")
 
 
@@ -89,6 +89,7 @@ SCHEMA = {
         "optimizer": choice(*OPTIMIZERS),
         "learning_rate": positive_number(),
         "loss": choice(*LOSSES),
+        "xla": Rule((bool,), lambda v: True, "true or false"),
     },
     "cluster": {
         "manifold": choice(*MANIFOLDS),

@@ -14,7 +14,7 @@ def main(p, args):
     test_images, _ = data.load_images(args.dataset, "test")
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.dataset)
     autoencoder, encoder = models.build_autoencoder(config["architecture"], config["code_size"])
-    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"])
+    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"], config["xla"])
     history = models.train(autoencoder, train_images, test_images, config["epochs"], config["batch_size"])
 
     for model, path in ((autoencoder, args.autoencoder), (encoder, args.encoder)):

@@ -7,6 +7,16 @@ import numpy as np
 import pytest
 
 from digitclust import data
+from helpers import commit, copy_project, dvc
+
+# Real MNIST, but few images and little training: the whole pipeline in about two minutes.
+TINY = {
+    "data.train_size": 2000,
+    "data.test_size": 500,
+    "kmeans.n_init": 2,
+    "autoencoder.epochs": 2,
+    "cluster.umap.n_components": 5,
+}
 
 
 def idx_bytes(array):
@@ -45,3 +55,17 @@ def tiny_dataset(monkeypatch):
     checksums = {name: data.sha256(idx_bytes(arrays[key])) for key, name in data.IDX_FILES.items()}
     monkeypatch.setitem(data.SHA256, "mnist", {**data.SHA256["mnist"], **checksums})
     return arrays
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory):
+    """A git + DVC repository of the project with TINY params after one committed `dvc repro`.
+
+    Shared by the whole session: tests must not change it (clone it with git instead).
+    """
+    project = tmp_path_factory.mktemp("tiny") / "project"
+    project.mkdir()
+    copy_project(project, TINY)
+    dvc("repro", cwd=project)
+    commit(project, "tiny run")
+    return project

@@ -45,7 +45,15 @@ def copy_project(destination, changes):
     write_params(destination, changes)
     run(["git", "init", "-q"], cwd=destination)
     dvc("init", "-q", cwd=destination)
+    commit(destination, "project")
     return destination
+
+
+def commit(repo, message):
+    """Commit everything in ``repo`` (with a fixed identity, so no git config is needed)."""
+    run(["git", "add", "-A"], cwd=repo)
+    identity = ["-c", "user.name=tests", "-c", "user.email=tests@localhost"]
+    run(["git", *identity, "commit", "-q", "--allow-empty", "-m", message], cwd=repo)
 
 
 def write_params(folder, changes):

@@ -5,15 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import copy_project, dvc
-
-TINY = {
-    "data.train_size": 2000,
-    "data.test_size": 500,
-    "kmeans.n_init": 2,
-    "autoencoder.epochs": 2,
-    "cluster.umap.n_components": 5,
-}
+from helpers import dvc
 OUTPUTS = [
     "data/dataset.npz",
     "data/assignments/baseline.npz",
@@ -31,12 +23,9 @@ OUTPUTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def repro(tmp_path_factory):
-    """A tiny project after one full `dvc repro`."""
-    project = copy_project(tmp_path_factory.mktemp("project"), TINY)
-    dvc("repro", cwd=project)
-    return project
+@pytest.fixture
+def repro(tiny_repo):
+    return tiny_repo
 
 
 def test_every_output_exists(repro):
