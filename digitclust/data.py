@@ -104,21 +104,28 @@ def _download(url, timeout):
 
 
 def arrays_from_idx(files, dataset):
-    """Verify and decode ``{filename: raw bytes}`` of the four IDX files into named arrays."""
-    arrays = {key: parse_idx(_verified(files[name], name, dataset), name) for key, name in IDX_FILES.items()}
+    """Decode and verify ``{filename: raw bytes}`` of the four IDX files into named arrays.
+
+    Each file is parsed before its checksum is checked, so a damaged file is
+    reported by what is wrong with it (truncated, wrong magic number) where possible.
+    """
+    arrays = {key: parse_idx(files[name], name) for key, name in IDX_FILES.items()}
+    for name in IDX_FILES.values():
+        _verified(files[name], name, dataset)
     return check_arrays(arrays)
 
 
 def check_arrays(arrays):
     """Check shapes, lengths and label range of the four arrays; return them."""
     for split in ("train", "test"):
+        images_file, labels_file = IDX_FILES[f"x_{split}"], IDX_FILES[f"y_{split}"]
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-            raise SourceError(f"{split} images have shape {images.shape}, expected (N, 28, 28)")
+            raise SourceError(f"{images_file}: images of shape {images.shape}, expected (N, 28, 28)")
         if labels.ndim != 1 or len(labels) != len(images):
-            raise SourceError(f"{split}: {len(images)} images but {len(labels)} labels")
+            raise SourceError(f"{images_file} has {len(images)} images but {labels_file} {len(labels)} labels")
         if labels.size and labels.max() >= N_CLASSES:
-            raise SourceError(f"{split} labels hold {labels.max()}, outside 0..{N_CLASSES - 1}")
+            raise SourceError(f"{labels_file}: label {labels.max()} outside 0..{N_CLASSES - 1}")
     return arrays
 
 

@@ -6,9 +6,15 @@ Both architectures take images in [0, 1] of shape (28, 28) and reconstruct them:
 - ``conv``: the original notebook's conv(16) + dense 784-392-196-d.
 """
 
+import json
 import logging
+import math
+import shutil
+import time
+from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers
 
 log = logging.getLogger(__name__)
@@ -77,29 +83,97 @@ def build_autoencoder(architecture, code_size):
     return autoencoder, encoder
 
 
-def compile_autoencoder(autoencoder, optimizer, learning_rate, loss, xla):
-    """Compile with a named optimizer (adam, adadelta, rmsprop, sgd) and loss, with XLA if ``xla``."""
+def compile_autoencoder(autoencoder, optimizer, learning_rate, loss):
+    """Compile with a named optimizer (adam, adadelta, rmsprop, sgd) and loss."""
     optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    autoencoder.compile(optimizer=optimizer, loss=loss, jit_compile=xla)
+    autoencoder.compile(optimizer=optimizer, loss=loss)
     return autoencoder
 
 
-def train(autoencoder, train_images, val_images, epochs, batch_size):
-    """Fit the autoencoder to reconstruct ``train_images`` (N, 28, 28); return its history dict.
+class ShuffledBatches(keras.utils.PyDataset):
+    """One epoch of (images, images) batches in an order fixed by ``(seed, epoch)``.
 
-    ``val_images`` only measures the validation loss each epoch; it never changes weights.
+    Drawing each epoch's order from its own seed lets a resumed run see exactly the
+    batches an uninterrupted one would, without copying the images.
     """
-    log.info("training on %d images for %d epochs, batch %d", len(train_images), epochs, batch_size)
-    history = autoencoder.fit(
-        train_images,
-        train_images,
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        validation_data=(val_images, val_images),
-        verbose=2,
-    )
-    return history.history
+
+    def __init__(self, images, batch_size, seed, epoch):
+        super().__init__()
+        self.images = images
+        self.batch_size = batch_size
+        self.order = np.random.default_rng([seed, epoch]).permutation(len(images))
+
+    def __len__(self):
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __getitem__(self, index):
+        batch = self.images[self.order[index * self.batch_size : (index + 1) * self.batch_size]]
+        return batch, batch
+
+
+def train(autoencoder, train_images, val_images, epochs, batch_size, seed, start=0, history=None, after_epoch=None):
+    """Fit the autoencoder to reconstruct ``train_images`` (N, 28, 28); return its history.
+
+    Runs epochs ``start`` to ``epochs - 1`` (a resumed run passes the ``start`` and
+    ``history`` of its checkpoint) and calls ``after_epoch(epochs_done, history)``
+    after each. ``val_images`` only measures the validation loss; it never changes weights.
+    History maps ``loss`` and ``val_loss`` to one value per epoch.
+    """
+    history = {key: list(values) for key, values in (history or {}).items()}
+    log.info("training on %d images, epochs %d to %d, batch %d", len(train_images), start + 1, epochs, batch_size)
+    for epoch in range(start, epochs):
+        began = time.perf_counter()
+        result = autoencoder.fit(
+            ShuffledBatches(train_images, batch_size, seed, epoch),
+            shuffle=False,  # the batches are already in their seeded order; Keras would reorder them
+            validation_data=(val_images, val_images),
+            validation_batch_size=batch_size,
+            verbose=0,
+        )
+        for key, values in result.history.items():
+            history.setdefault(key, []).append(float(values[-1]))
+        log.info(
+            "epoch %d/%d: loss %.5f, val_loss %.5f (%.1f s)",
+            epoch + 1, epochs, history["loss"][-1], history["val_loss"][-1], time.perf_counter() - began,
+        )
+        if after_epoch is not None:
+            after_epoch(epoch + 1, history)
+    return history
+
+
+def save_checkpoint(folder, autoencoder, epochs_done, history, fingerprint):
+    """Save the autoencoder (with optimizer state) and its progress into ``folder``, atomically."""
+    folder = Path(folder)
+    staging = folder.with_name(folder.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    autoencoder.save(staging / "autoencoder.keras")
+    state = {"epochs_done": epochs_done, "history": history, "fingerprint": fingerprint}
+    (staging / "state.json").write_text(json.dumps(state))
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    log.info("checkpoint saved after epoch %d in %s", epochs_done, folder)
+
+
+def load_checkpoint(folder, fingerprint):
+    """Return ``(autoencoder, epochs_done, history)`` saved in ``folder`` for ``fingerprint``, or None.
+
+    A checkpoint of other params or data (another fingerprint) is never resumed.
+    """
+    state_file = Path(folder) / "state.json"
+    if not state_file.is_file():
+        return None
+    state = json.loads(state_file.read_text())
+    if state["fingerprint"] != fingerprint:
+        log.info("ignoring checkpoint in %s: it was made with other params or data", folder)
+        return None
+    autoencoder = keras.models.load_model(Path(folder) / "autoencoder.keras")
+    return autoencoder, state["epochs_done"], state["history"]
+
+
+def encoder_of(autoencoder):
+    """The encoder sub-model inside an autoencoder built by ``build_autoencoder``."""
+    return autoencoder.get_layer("encoder")
 
 
 def load(path):

@@ -51,6 +51,10 @@ def number_at_least(minimum):
     return Rule((int, float), lambda v: v >= minimum, f"a number >= {minimum}")
 
 
+def flag():
+    return Rule((bool,), lambda v: True, "true or false")
+
+
 def choice(*options):
     return Rule((str,), lambda v: v in options, "one of " + ", ".join(options))
 
@@ -89,7 +93,7 @@ SCHEMA = {
         "optimizer": choice(*OPTIMIZERS),
         "learning_rate": positive_number(),
         "loss": choice(*LOSSES),
-        "xla": Rule((bool,), lambda v: True, "true or false"),
+        "checkpoint": flag(),
     },
     "cluster": {
         "manifold": choice(*MANIFOLDS),

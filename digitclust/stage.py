@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import signal
 import sys
 
 from digitclust import data, params
@@ -9,7 +10,12 @@ from digitclust import data, params
 log = logging.getLogger("digitclust")
 
 # Errors a user can act on: reported as one line, without a traceback.
-EXPECTED_ERRORS = (params.ParamsError, data.FetchError, data.SourceError, FileNotFoundError)
+EXPECTED_ERRORS = (params.ParamsError, data.FetchError, data.SourceError, OSError)
+
+
+def _interrupt(signum, frame):
+    """Turn SIGTERM into KeyboardInterrupt, so temporary files are cleaned up as on Ctrl-C."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def run(main, description, *paths):
@@ -23,11 +29,12 @@ def run(main, description, *paths):
     for path in paths:
         parser.add_argument(path)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main(params.load(), args)
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("error: interrupted; no output was written, run `dvc repro` to start the stage again", file=sys.stderr)
+        print("error: interrupted; the stage left no partial output, `dvc repro` runs it again", file=sys.stderr)
         sys.exit(130)

@@ -1,4 +1,12 @@
-"""Train the autoencoder on the train split; save it, its encoder, its history and a reconstruction picture."""
+"""Train the autoencoder on the train split; save it, its encoder, its history and a reconstruction picture.
+
+With ``autoencoder.checkpoint`` on, progress is saved after every epoch into the
+checkpoint folder, and a rerun of the same params on the same data resumes there.
+"""
+
+import hashlib
+import json
+import shutil
 
 import pandas as pd
 
@@ -7,17 +15,44 @@ from digitclust import data, io, models, plots, stage
 N_PICTURED = 10
 
 
+def fingerprint(p, dataset):
+    """Identify what a checkpoint was trained with: seed, autoencoder params and the data's bytes."""
+    settings = {"seed": p["seed"], **{k: v for k, v in p["autoencoder"].items() if k != "checkpoint"}}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    with open(dataset, "rb") as file:
+        digest.update(hashlib.file_digest(file, "sha256").digest())
+    return digest.hexdigest()
+
+
+def prepare(p, checkpoint, key):
+    """Return ``(autoencoder, epochs_done, history)``, resumed from ``checkpoint`` when it holds this run."""
+    config = p["autoencoder"]
+    resumed = models.load_checkpoint(checkpoint, key) if config["checkpoint"] else None
+    if resumed is not None:
+        stage.log.info("resuming from %s after epoch %d", checkpoint, resumed[1])
+        return resumed
+    autoencoder, _ = models.build_autoencoder(config["architecture"], config["code_size"])
+    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"])
+    return autoencoder, 0, None
+
+
 def main(p, args):
     config = p["autoencoder"]
     models.set_seed(p["seed"])
     train_images, _ = data.load_images(args.dataset, "train")
     test_images, _ = data.load_images(args.dataset, "test")
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.dataset)
-    autoencoder, encoder = models.build_autoencoder(config["architecture"], config["code_size"])
-    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"], config["xla"])
-    history = models.train(autoencoder, train_images, test_images, config["epochs"], config["batch_size"])
+    key = fingerprint(p, args.dataset)
+    autoencoder, done, history = prepare(p, args.checkpoint, key)
 
-    for model, path in ((autoencoder, args.autoencoder), (encoder, args.encoder)):
+    def save_progress(epochs_done, history_so_far):
+        models.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
+
+    history = models.train(
+        autoencoder, train_images, test_images, config["epochs"], config["batch_size"], p["seed"],
+        start=done, history=history, after_epoch=save_progress if config["checkpoint"] else None,
+    )
+    for model, path in ((autoencoder, args.autoencoder), (models.encoder_of(autoencoder), args.encoder)):
         with io.atomic_path(path, suffix=".keras") as tmp:
             model.save(tmp)
         stage.log.info("wrote %s", path)
@@ -27,7 +62,8 @@ def main(p, args):
     originals = test_images[:N_PICTURED]
     plots.reconstructions(originals, models.reconstruct(autoencoder, originals, config["batch_size"]), args.picture)
     stage.log.info("wrote %s and %s", args.history, args.picture)
+    shutil.rmtree(args.checkpoint, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "autoencoder", "encoder", "history", "picture")
+    stage.run(main, __doc__, "dataset", "autoencoder", "encoder", "history", "picture", "checkpoint")

@@ -71,7 +71,7 @@ def test_labels_out_of_range_are_rejected(tmp_path, monkeypatch, tiny_dataset):
     folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
     checksums = {name: data.sha256((folder / name).read_bytes()) for name in data.IDX_FILES.values()}
     monkeypatch.setitem(data.SHA256, "mnist", checksums)
-    with pytest.raises(data.SourceError, match="train labels hold 10, outside 0..9"):
+    with pytest.raises(data.SourceError, match="train-labels-idx1-ubyte: label 10 outside 0..9"):
         data.from_idx_dir(str(folder), "mnist", timeout=1)
 
 
@@ -87,3 +87,45 @@ def test_load_images_scales_to_unit_interval(tmp_path, tiny_dataset):
     assert images.dtype == np.float32 and images.shape == (4, 28, 28)
     np.testing.assert_allclose(images, tiny_dataset["x_test"] / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(labels, tiny_dataset["y_test"])
+
+
+def write_damaged(folder, arrays, name, damage, monkeypatch):
+    """Write ``arrays`` as IDX files with file ``name`` passed through ``damage``, registering its checksum."""
+    write_idx_dir(folder, arrays)
+    path = folder / name
+    path.write_bytes(damage(path.read_bytes()))
+    checksums = {**data.SHA256["mnist"], name: data.sha256(path.read_bytes())}
+    monkeypatch.setitem(data.SHA256, "mnist", checksums)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "name, damage, problem",
+    [
+        ("train-images-idx3-ubyte", lambda raw: raw[:1000], "train-images-idx3-ubyte: 1000 bytes but header"),
+        ("t10k-labels-idx1-ubyte", lambda raw: b"\x00\x00\x08\x02" + raw[4:], "t10k-labels-idx1-ubyte: 12 bytes"),
+        ("train-labels-idx1-ubyte", lambda raw: b"\x00\x00\x0c" + raw[3:], "train-labels-idx1-ubyte: not an unsigned"),
+        ("train-labels-idx1-ubyte", lambda raw: raw[:4] + (11).to_bytes(4, "big") + raw[8:-1],
+         "train-images-idx3-ubyte has 12 images but train-labels-idx1-ubyte 11 labels"),
+    ],
+)
+def test_a_damaged_file_is_named_and_the_next_source_is_tried(tmp_path, monkeypatch, tiny_dataset, name, damage, problem,
+                                                              caplog):
+    good_checksums = dict(data.SHA256["mnist"])
+    damaged = write_damaged(tmp_path / "damaged", tiny_dataset, name, damage, monkeypatch)
+    with pytest.raises(data.SourceError, match=problem):
+        data.from_idx_dir(str(damaged), "mnist", timeout=1)
+    monkeypatch.setitem(data.SHA256, "mnist", good_checksums)
+    good = write_idx_dir(tmp_path / "good", tiny_dataset)
+    sources = [{"kind": "idx_dir", "path": str(damaged)}, {"kind": "idx_dir", "path": str(good)}]
+    arrays = data.fetch("mnist", sources, timeout=1)
+    np.testing.assert_array_equal(arrays["y_train"], tiny_dataset["y_train"])
+    assert f"source idx_dir {damaged} failed: {name}" in caplog.text
+
+
+def test_a_broken_gzip_file_is_named(tmp_path, tiny_dataset):
+    folder = write_idx_dir(tmp_path / "idx", tiny_dataset, gzipped={"t10k-images-idx3-ubyte"})
+    gz = folder / "t10k-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:-20])
+    with pytest.raises(data.SourceError, match="t10k-images-idx3-ubyte.gz: broken gzip data"):
+        data.from_idx_dir(str(folder), "mnist", timeout=1)

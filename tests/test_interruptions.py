@@ -1,0 +1,100 @@
+"""Stopping a stage leaves no partial output; a checkpointed training resumes to the same result."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import tiny_arrays
+from digitclust import io
+from helpers import ROOT, environment, write_params
+
+TRAIN_OUTPUTS = ["autoencoder.keras", "encoder.keras", "history.csv", "reconstructions.png"]
+STAGES = {
+    "train": (["data.npz", *TRAIN_OUTPUTS, "checkpoints"], "epoch 1/"),
+    "baseline": (["data.npz", "baseline.npz"], "k-means restart 1/"),
+}
+
+
+def workspace(folder, changes):
+    """A folder with params.yaml (default params plus ``changes``) and a small dataset in data.npz."""
+    folder.mkdir(exist_ok=True)
+    (folder / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    write_params(folder, changes)
+    io.save_npz(folder / "data.npz", **tiny_arrays(n_train=600, n_test=100))
+    return folder
+
+
+def start_stage(folder, name):
+    args = STAGES[name][0]
+    command = [sys.executable, "-u", str(ROOT / "stages" / f"{name}.py"), *args]
+    return subprocess.Popen(command, cwd=folder, env=environment(), stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(process, text, limit=120):
+    """Read the process's log until ``text`` appears; return the lines read."""
+    lines, deadline = [], time.monotonic() + limit
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if text in line or not line:
+            return lines
+    raise AssertionError(f"{text!r} not logged within {limit} s:\n{''.join(lines)}")
+
+
+def run_to_end(folder, name):
+    process = start_stage(folder, name)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return err
+
+
+@pytest.mark.parametrize("name, signum", [("train", signal.SIGTERM), ("baseline", signal.SIGINT)])
+def test_a_stopped_stage_leaves_no_output(tmp_path, name, signum):
+    folder = workspace(tmp_path, {"autoencoder.epochs": 200, "kmeans.n_init": 500})
+    process = start_stage(folder, name)
+    lines = wait_for(process, STAGES[name][1])
+    process.send_signal(signum)
+    _, rest = process.communicate(timeout=60)
+    log = "".join(lines) + rest
+    assert process.returncode == 130, log
+    assert log.strip().splitlines()[-1].startswith("error: interrupted; the stage left no partial output")
+    assert sorted(p.name for p in folder.iterdir()) == ["data.npz", "params.yaml"]
+
+
+def test_training_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_path):
+    changes = {"autoencoder.epochs": 3, "autoencoder.checkpoint": True}
+    whole = workspace(tmp_path / "whole", changes)
+    run_to_end(whole, "train")
+
+    resumed = workspace(tmp_path / "resumed", changes)
+    process = start_stage(resumed, "train")
+    wait_for(process, "checkpoint saved after epoch 2")
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert json.loads((resumed / "checkpoints" / "state.json").read_text())["epochs_done"] == 2
+    log = run_to_end(resumed, "train")
+    assert "resuming from checkpoints after epoch 2" in log
+
+    assert (resumed / "history.csv").read_text() == (whole / "history.csv").read_text()
+    import keras
+
+    weights = [keras.models.load_model(folder / "encoder.keras").get_weights() for folder in (whole, resumed)]
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    assert not (resumed / "checkpoints").exists()
+
+
+def test_a_checkpoint_of_other_params_is_not_resumed(tmp_path):
+    folder = workspace(tmp_path, {"autoencoder.epochs": 2, "autoencoder.checkpoint": True})
+    process = start_stage(folder, "train")
+    wait_for(process, "checkpoint saved after epoch 1")
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    write_params(folder, {"autoencoder.learning_rate": 0.01})
+    log = run_to_end(folder, "train")
+    assert "ignoring checkpoint in checkpoints: it was made with other params or data" in log
+    assert "training on 600 images, epochs 1 to 2" in log
