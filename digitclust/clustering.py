@@ -41,19 +41,16 @@ def nearest_neighbours(reference, queries, k):
     return indices, distances.astype(np.float32)
 
 
-def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, seed):
-    """Embed train codes (N, d) with a seeded UMAP; place test codes (M, d) among them.
+def fit_umap(features, n_components, n_neighbors, min_dist, seed):
+    """Embed ``features`` (N, d) with a seeded UMAP; return the (N, n_components) embedding.
 
     The neighbour graph is an exact search done on all cores, so only UMAP's
-    layout runs on one core (seeding makes it do so). Each test point lands at the
-    membership-weighted mean of its train neighbours' positions, which is how
-    UMAP's own transform starts. Returns embeddings (N, n_components) and (M, n_components).
+    layout runs on one core (seeding makes it do so).
     """
     import umap  # imported here: loading numba is slow and only this step needs it
-    from umap.umap_ import smooth_knn_dist
 
-    log.info("exact %d-nearest-neighbour graph of %d train codes", n_neighbors, len(train_codes))
-    indices, distances = nearest_neighbours(train_codes, train_codes, n_neighbors)
+    log.info("exact %d-nearest-neighbour graph of %d points", n_neighbors, len(features))
+    indices, distances = nearest_neighbours(features, features, n_neighbors)
     reducer = umap.UMAP(
         n_components=n_components,
         n_neighbors=n_neighbors,
@@ -64,8 +61,19 @@ def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, see
         verbose=True,
         tqdm_kwds={"disable": True},  # verbose already logs every few epochs
     )
-    train_embedding = reducer.fit_transform(train_codes).astype(np.float32)
+    return reducer.fit_transform(features).astype(np.float32)
 
+
+def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, seed):
+    """Embed train codes (N, d) with ``fit_umap``; place test codes (M, d) among them.
+
+    Each test point lands at the membership-weighted mean of its train neighbours'
+    positions, which is how UMAP's own transform starts; test codes never shape the
+    embedding. Returns embeddings (N, n_components) and (M, n_components).
+    """
+    from umap.umap_ import smooth_knn_dist
+
+    train_embedding = fit_umap(train_codes, n_components, n_neighbors, min_dist, seed)
     log.info("placing %d test codes by their train neighbours", len(test_codes))
     indices, distances = nearest_neighbours(train_codes, test_codes, n_neighbors)
     sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors))
@@ -86,3 +94,31 @@ def cluster_codes(train_codes, test_codes, params, seed):
         train_codes, test_codes = umap_embed(train_codes, test_codes, **umap_params, seed=seed)
     kmeans = fit_kmeans(train_codes, **params["kmeans"], seed=seed)
     return kmeans.labels_, kmeans.predict(np.asarray(test_codes, dtype=np.float32))
+
+
+def cluster_means(features, assignments, k):
+    """Mean of ``features`` (N, ...) over the members of each of ``k`` clusters: (k, ...).
+
+    A cluster without members gets zeros.
+    """
+    means = np.zeros((k, *features.shape[1:]), dtype=np.float32)
+    for cluster in range(k):
+        members = features[assignments == cluster]
+        if len(members):
+            means[cluster] = members.mean(axis=0, dtype=np.float64)
+    return means
+
+
+def typical_members(features, assignments, k, n):
+    """Indices of the ``n`` members of each cluster nearest to and farthest from its mean.
+
+    Returns two lists of k index arrays (nearest first; farthest first), each of at most n.
+    """
+    distances = np.linalg.norm(features - cluster_means(features, assignments, k)[assignments], axis=1)
+    nearest, farthest = [], []
+    for cluster in range(k):
+        members = np.flatnonzero(assignments == cluster)
+        ranked = members[np.argsort(distances[members], kind="stable")]
+        nearest.append(ranked[:n])
+        farthest.append(ranked[::-1][:n])
+    return nearest, farthest

@@ -176,6 +176,11 @@ def encoder_of(autoencoder):
     return autoencoder.get_layer("encoder")
 
 
+def decoder_of(autoencoder):
+    """The decoder sub-model inside an autoencoder built by ``build_autoencoder``."""
+    return autoencoder.get_layer("decoder")
+
+
 def load(path):
     """Load a model saved by the train stage."""
     return keras.models.load_model(path)
@@ -184,6 +189,11 @@ def load(path):
 def encode(encoder, images, batch_size):
     """Return the float32 codes (N, code_size) of ``images`` (N, 28, 28)."""
     return encoder.predict(images, batch_size=batch_size, verbose=0).astype("float32")
+
+
+def decode(decoder, codes, batch_size):
+    """Return the images (N, 28, 28) that ``decoder`` makes of ``codes`` (N, code_size)."""
+    return decoder.predict(codes, batch_size=batch_size, verbose=0)
 
 
 def reconstruct(autoencoder, images, batch_size):

@@ -95,6 +95,9 @@ SCHEMA = {
         "loss": choice(*LOSSES),
         "checkpoint": flag(),
     },
+    "report": {
+        "typical_images": integer(1),
+    },
     "cluster": {
         "manifold": choice(*MANIFOLDS),
         "umap": {

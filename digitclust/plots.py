@@ -44,3 +44,54 @@ def reconstructions(originals, reconstructed, path, title="originals (top) and r
             axes[row, column].axis("off")
     figure.suptitle(title)
     _save(figure, path)
+
+
+def image_grid(rows, path, title, row_labels, column_labels=None):
+    """Draw ``rows``, a list of image stacks (n_i, 28, 28), one stack per labelled row."""
+    n_columns = max(1, max(len(row) for row in rows))
+    figure, axes = plt.subplots(len(rows), n_columns, figsize=(n_columns * 0.8 + 1.2, len(rows) * 0.8 + 0.6),
+                                squeeze=False)
+    for r, (row, label) in enumerate(zip(rows, row_labels)):
+        for c in range(n_columns):
+            axis = axes[r, c]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_frame_on(False)
+            if c < len(row):
+                axis.imshow(row[c], cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    for c, label in enumerate(column_labels or []):
+        axes[0, c].set_title(label, fontsize=8)
+    figure.suptitle(title)
+    _save(figure, path)
+
+
+def code_map(embedding, colourings, path, title):
+    """Scatter a 2-D ``embedding`` (N, 2) once per ``colourings`` entry: {panel title: labels (N,)}."""
+    figure, axes = plt.subplots(1, len(colourings), figsize=(6 * len(colourings), 5.5), squeeze=False)
+    for axis, (panel, labels) in zip(axes[0], colourings.items()):
+        points = axis.scatter(embedding[:, 0], embedding[:, 1], c=labels, cmap="tab10", s=1.5, vmin=-0.5, vmax=9.5)
+        axis.set_title(panel)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        figure.colorbar(points, ax=axis, ticks=range(10), shrink=0.8)
+    figure.suptitle(title)
+    _save(figure, path)
+
+
+def score_bars(scores, score, path):
+    """Bar chart of ``score`` for each method (groups) and split (bars) of ``scores[method][split]``."""
+    methods = list(scores)
+    splits = list(scores[methods[0]])
+    width = 0.8 / len(splits)
+    figure, axes = plt.subplots(figsize=(1.8 * len(methods) + 2, 3.5))
+    for i, split in enumerate(splits):
+        values = [scores[method][split][score] for method in methods]
+        bars = axes.bar(np.arange(len(methods)) + i * width, values, width, label=split)
+        axes.bar_label(bars, fmt="%.3f", fontsize=8)
+    axes.set_xticks(np.arange(len(methods)) + width * (len(splits) - 1) / 2, methods)
+    axes.set_ylim(0, 1.08)
+    axes.set_ylabel(score)
+    axes.set_title(f"{score} per method and split")
+    axes.legend(loc="upper left")
+    _save(figure, path)

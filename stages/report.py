@@ -1,0 +1,71 @@
+"""Pictures that explain the clusters: a 2-D map of the codes, cluster centres, typical members, purity bars."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from digitclust import clustering, data, io, metrics, models, plots, stage
+
+
+METHODS = ("baseline", "autoencoder")
+SPLITS = ("train", "test")
+
+
+def majority_order(labels, assignments):
+    """Clusters sorted by their majority digit, with a label each ('4 → 0': cluster 4, mostly zeros)."""
+    table = metrics.contingency(labels, assignments)
+    majority = metrics.majority_class(table)
+    order = np.argsort(majority, kind="stable")
+    return order, [f"{c} → {majority[c]}" for c in order]
+
+
+def draw_centres(p, args, labels, assignments, codes, out):
+    k = p["kmeans"]["k"]
+    train_images, _ = data.load_images(args.dataset, "train")
+    order, names = majority_order(labels, assignments["baseline"]["train"])
+    centroids = clustering.cluster_means(train_images, assignments["baseline"]["train"], k)[order]
+    del train_images
+    plots.image_grid([centroids], out / "centres_baseline.png", "baseline: K-Means centroids (cluster → majority digit)",
+                     [""], names)
+    order, names = majority_order(labels, assignments["autoencoder"]["train"])
+    mean_codes = clustering.cluster_means(codes["train"], assignments["autoencoder"]["train"], k)[order]
+    decoder = models.decoder_of(models.load(args.autoencoder))
+    decoded = models.decode(decoder, mean_codes, p["autoencoder"]["batch_size"])
+    plots.image_grid([decoded], out / "centres_autoencoder.png", "autoencoder: decoded mean code of each cluster (cluster → majority digit)",
+                     [""], names)
+
+
+def draw_typical(p, args, test_labels, test_assignments, test_codes, out):
+    n = p["report"]["typical_images"]
+    test_images, _ = data.load_images(args.dataset, "test")
+    nearest, farthest = clustering.typical_members(test_codes, test_assignments, p["kmeans"]["k"], n)
+    order, names = majority_order(test_labels, test_assignments)
+    rows = [np.concatenate([test_images[nearest[c]], test_images[farthest[c]]]) for c in order]
+    columns = [f"typical {i + 1}" for i in range(n)] + [f"atypical {i + 1}" for i in range(n)]
+    plots.image_grid(rows, out / "typical.png", "autoencoder clusters (cluster → majority digit), test split: most and least typical members",
+                     names, columns)
+
+
+def main(p, args):
+    out = Path(args.output)
+    with np.load(args.dataset) as npz:
+        labels = {split: npz[f"y_{split}"] for split in SPLITS}
+    codes = io.load_npz(args.codes)
+    assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
+    stage.log.info("read %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.autoencoder)
+
+    draw_centres(p, args, labels["train"], assignments, codes, out)
+    draw_typical(p, args, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
+    umap = p["cluster"]["umap"]
+    embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], p["seed"])
+    colourings = {"by cluster (autoencoder method)": assignments["autoencoder"]["test"], "by true digit": labels["test"]}
+    plots.code_map(embedding, colourings, out / "map.png", "test codes, UMAP to 2-D")
+    scores = json.loads(Path(args.metrics).read_text())
+    ordered = {method: {split: scores[method][split] for split in SPLITS} for method in METHODS}
+    plots.score_bars(ordered, "purity", out / "purity.png")
+    stage.log.info("wrote the pictures in %s", out)
+
+
+if __name__ == "__main__":
+    stage.run(main, __doc__, "dataset", "codes", "assignments", "autoencoder", "metrics", "output")
