@@ -1,6 +1,11 @@
-"""Pictures that explain the clusters: a 2-D map of the codes, cluster centres, typical members, purity bars."""
+"""Pictures that explain the clusters: a 2-D map of the codes, cluster centres, typical members, purity bars.
+
+Also the autoencoder's training curves and reconstructions, kept here rather than in the
+train stage so that every output of training is cached (and restorable from DVC's run cache).
+"""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +15,7 @@ from digitclust import clustering, data, io, metrics, models, plots, stage
 
 METHODS = ("baseline", "autoencoder")
 SPLITS = ("train", "test")
+N_RECONSTRUCTED = 10
 
 
 def majority_order(labels, assignments):
@@ -20,7 +26,7 @@ def majority_order(labels, assignments):
     return order, [f"{c} → {majority[c]}" for c in order]
 
 
-def draw_centres(p, args, labels, assignments, codes, out):
+def draw_centres(p, args, autoencoder, labels, assignments, codes, out):
     k = p["kmeans"]["k"]
     train_images, _ = data.load_images(args.dataset, "train")
     order, names = majority_order(labels, assignments["baseline"]["train"])
@@ -30,15 +36,22 @@ def draw_centres(p, args, labels, assignments, codes, out):
                      [""], names)
     order, names = majority_order(labels, assignments["autoencoder"]["train"])
     mean_codes = clustering.cluster_means(codes["train"], assignments["autoencoder"]["train"], k)[order]
-    decoder = models.decoder_of(models.load(args.autoencoder))
+    decoder = models.decoder_of(autoencoder)
     decoded = models.decode(decoder, mean_codes, p["autoencoder"]["batch_size"])
     plots.image_grid([decoded], out / "centres_autoencoder.png", "autoencoder: decoded mean code of each cluster (cluster → majority digit)",
                      [""], names)
 
 
-def draw_typical(p, args, test_labels, test_assignments, test_codes, out):
+def draw_training(p, args, autoencoder, test_images, out):
+    with io.atomic_path(out / "history.csv") as tmp:
+        shutil.copyfile(args.history, tmp)
+    originals = test_images[:N_RECONSTRUCTED]
+    reconstructed = models.reconstruct(autoencoder, originals, p["autoencoder"]["batch_size"])
+    plots.reconstructions(originals, reconstructed, out / "reconstructions.png")
+
+
+def draw_typical(p, test_images, test_labels, test_assignments, test_codes, out):
     n = p["report"]["typical_images"]
-    test_images, _ = data.load_images(args.dataset, "test")
     nearest, farthest = clustering.typical_members(test_codes, test_assignments, p["kmeans"]["k"], n)
     order, names = majority_order(test_labels, test_assignments)
     rows = [np.concatenate([test_images[nearest[c]], test_images[farthest[c]]]) for c in order]
@@ -55,8 +68,11 @@ def main(p, args):
     assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
     stage.log.info("read %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.autoencoder)
 
-    draw_centres(p, args, labels["train"], assignments, codes, out)
-    draw_typical(p, args, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
+    autoencoder = models.load(args.autoencoder)
+    draw_centres(p, args, autoencoder, labels["train"], assignments, codes, out)
+    test_images, _ = data.load_images(args.dataset, "test")
+    draw_training(p, args, autoencoder, test_images, out)
+    draw_typical(p, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     umap = p["cluster"]["umap"]
     embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], p["seed"])
     colourings = {"by cluster (autoencoder method)": assignments["autoencoder"]["test"], "by true digit": labels["test"]}
@@ -68,4 +84,4 @@ def main(p, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "codes", "assignments", "autoencoder", "metrics", "output")
+    stage.run(main, __doc__, "dataset", "codes", "assignments", "autoencoder", "history", "metrics", "output")

@@ -1,4 +1,4 @@
-"""Train the autoencoder on the train split; save it, its encoder, its history and a reconstruction picture.
+"""Train the autoencoder on the train split; save it, its encoder and its per-epoch history.
 
 With ``autoencoder.checkpoint`` on, progress is saved after every epoch into the
 checkpoint folder, and a rerun of the same params on the same data resumes there.
@@ -10,9 +10,7 @@ import shutil
 
 import pandas as pd
 
-from digitclust import data, io, models, plots, stage
-
-N_PICTURED = 10
+from digitclust import data, io, models, stage
 
 
 def fingerprint(p, dataset):
@@ -59,11 +57,9 @@ def main(p, args):
     table = pd.DataFrame(history).rename_axis("epoch").reset_index()
     table["epoch"] += 1
     io.write_text(args.history, table.to_csv(index=False, float_format="%.6g"))
-    originals = test_images[:N_PICTURED]
-    plots.reconstructions(originals, models.reconstruct(autoencoder, originals, config["batch_size"]), args.picture)
-    stage.log.info("wrote %s and %s", args.history, args.picture)
+    stage.log.info("wrote %s", args.history)
     shutil.rmtree(args.checkpoint, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "autoencoder", "encoder", "history", "picture", "checkpoint")
+    stage.run(main, __doc__, "dataset", "autoencoder", "encoder", "history", "checkpoint")

@@ -15,6 +15,7 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", ".gitignore"
 def environment():
     """The current environment with this interpreter's ``python`` first on PATH, as DVC's commands need."""
     env = dict(os.environ)
+    env["DVC_NO_ANALYTICS"] = "1"  # DVC's usage reports would go to a non-loopback address
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     return env
 

@@ -13,7 +13,7 @@ from conftest import tiny_arrays
 from digitclust import io
 from helpers import ROOT, environment, write_params
 
-TRAIN_OUTPUTS = ["autoencoder.keras", "encoder.keras", "history.csv", "reconstructions.png"]
+TRAIN_OUTPUTS = ["autoencoder.keras", "encoder.keras", "history.csv"]
 STAGES = {
     "train": (["data.npz", *TRAIN_OUTPUTS, "checkpoints"], "epoch 1/"),
     "baseline": (["data.npz", "baseline.npz"], "k-means restart 1/"),

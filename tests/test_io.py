@@ -29,3 +29,13 @@ def test_atomic_path_replaces_the_target_on_success(tmp_path):
     io.write_json(target, {"purity": 0.5})
     assert target.read_text() == '{\n  "purity": 0.5\n}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", no_space)
+    with pytest.raises(OSError, match="No space left on device"):
+        io.save_npz(tmp_path / "codes.npz", train=np.zeros(3))
+    assert list(tmp_path.iterdir()) == []

@@ -28,3 +28,20 @@ def test_a_bad_param_stops_a_stage_before_it_reads_anything(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == "error: params.yaml: autoencoder.epochs = 0: expected an integer >= 1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_an_os_error_is_one_line_with_exit_code_1(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from digitclust import stage
+
+    def full_disk(params, args):
+        raise OSError(28, "No space left on device", "data/codes.npz")
+
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["encode.py"])
+    with pytest.raises(SystemExit) as exit_info:
+        stage.run(full_disk, "test stage")
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == "error: [Errno 28] No space left on device: 'data/codes.npz'\n"
