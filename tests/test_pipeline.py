@@ -6,15 +6,11 @@ import numpy as np
 import pytest
 
 from helpers import dvc
+from remote_helpers import CACHED_OUTPUTS
+
 OUTPUTS = [
-    "data/dataset.npz",
-    "data/assignments/baseline.npz",
-    "data/assignments/autoencoder.npz",
-    "data/codes.npz",
-    "models/autoencoder.keras",
-    "models/encoder.keras",
+    *CACHED_OUTPUTS,
     "metrics/scores.json",
-    "models/history.csv",
     "plots/report/history.csv",
     "plots/report/reconstructions.png",
     "plots/report/map.png",
