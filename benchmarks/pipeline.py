@@ -30,13 +30,15 @@ TEST_SHARE = 6  # the test split keeps MNIST's 60,000 : 10,000 ratio
 
 
 def run_stage(name, command, cwd):
-    """Run one stage command; return (wall seconds, peak resident MiB)."""
+    """Run one stage command, its log going to ``cwd``/<name>.log; return (wall seconds, peak resident MiB)."""
+    log = Path(cwd) / f"{name}.log"
     began = time.perf_counter()
-    process = subprocess.Popen(command, shell=True, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    with open(log, "w") as log_file:
+        process = subprocess.Popen(command, shell=True, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"stage {name} failed:\n{process.stderr.read().decode()[-3000:]}")
+        sys.exit(f"stage {name} failed:\n{log.read_text()[-3000:]}")
     return seconds, usage.ru_maxrss / 1024
 
 
