@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from digitclust import params
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
 TEST_SHARE = 6  # the test split keeps MNIST's 60,000 : 10,000 ratio
@@ -50,14 +52,10 @@ def prepared_copy(folder, changes):
         copy(source, folder / name)
     (folder / "data").mkdir()
     shutil.copy2(ROOT / "data" / "dataset.npz", folder / "data" / "dataset.npz")
-    params = yaml.safe_load((folder / "params.yaml").read_text())
+    values = yaml.safe_load((folder / "params.yaml").read_text())
     for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        node = params
-        for parent in parents:
-            node = node[parent]
-        node[leaf] = yaml.safe_load(value)
-    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        params.set_value(values, key, yaml.safe_load(value))
+    (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
 
 
 def benchmark(changes):

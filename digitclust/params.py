@@ -124,6 +124,18 @@ def _validate(tree, schema, prefix=""):
             rule.validate(f"{prefix}{key}", tree[key])
 
 
+def set_value(params, key, value):
+    """Set the dotted ``key`` (``autoencoder.epochs``) of ``params`` to ``value``; None removes it."""
+    *parents, leaf = key.split(".")
+    node = params
+    for parent in parents:
+        node = node[parent]
+    if value is None:
+        del node[leaf]
+    else:
+        node[leaf] = value
+
+
 def split_size(params, split):
     """Number of images of ``split`` the pipeline uses (0 in params.yaml means all)."""
     return params["data"][f"{split}_size"] or FULL_SIZES[split]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from digitclust import params
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", ".gitignore")
 
@@ -62,9 +64,5 @@ def write_params(folder, changes):
     path = folder / "params.yaml"
     values = yaml.safe_load(path.read_text())
     for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        node = values
-        for parent in parents:
-            node = node[parent]
-        node[leaf] = value
+        params.set_value(values, key, value)
     path.write_text(yaml.safe_dump(values, sort_keys=False))

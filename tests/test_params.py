@@ -12,14 +12,7 @@ DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text(
 def with_change(key, value):
     """The default params with dotted ``key`` set to ``value`` (None removes it)."""
     changed = copy.deepcopy(DEFAULTS)
-    *parents, leaf = key.split(".")
-    node = changed
-    for parent in parents:
-        node = node[parent]
-    if value is None:
-        del node[leaf]
-    else:
-        node[leaf] = value
+    params.set_value(changed, key, value)
     return changed
 
 
