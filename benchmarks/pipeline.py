@@ -22,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
-from digitclust import params
+from digitclust import data, io, params
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
@@ -45,27 +46,39 @@ def run_stage(name, command, cwd):
 
 
 def prepared_copy(folder, changes):
-    """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes``."""
+    """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes``.
+
+    The dataset is cut to ``data.train_size`` and ``data.test_size``, as the skipped fetch stage would.
+    """
     for name in PROJECT_FILES:
         source = ROOT / name
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, folder / name)
-    (folder / "data").mkdir()
-    shutil.copy2(ROOT / "data" / "dataset.npz", folder / "data" / "dataset.npz")
     values = yaml.safe_load((folder / "params.yaml").read_text())
     for key, value in changes.items():
         params.set_value(values, key, yaml.safe_load(value))
     (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    (folder / "data").mkdir()
+    with np.load(ROOT / "data" / "dataset.npz") as npz:
+        arrays = data.head(dict(npz), params.split_size(values, "train"), params.split_size(values, "test"))
+    io.save_npz(folder / "data" / "dataset.npz", **arrays)
 
 
-def benchmark(changes):
-    """Run every stage after fetch once; print and return per-stage figures and the scores."""
+def benchmark(changes, logs=None):
+    """Run every stage after fetch once; print and return per-stage figures and the scores.
+
+    With ``logs``, each stage's log is kept there as ``<stage>.log``.
+    """
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         prepared_copy(folder, changes)
         rows = {name: run_stage(name, spec["cmd"], folder) for name, spec in stages.items() if name != "fetch"}
         scores = json.loads((folder / "metrics" / "scores.json").read_text())
+        if logs:
+            Path(logs).mkdir(parents=True, exist_ok=True)
+            for name in rows:
+                shutil.copy2(folder / f"{name}.log", Path(logs) / f"{name}.log")
     for name, (seconds, mebibytes) in rows.items():
         print(f"  {name:<10} {seconds:8.1f} s {mebibytes:8.0f} MiB peak")
     total = sum(seconds for seconds, _ in rows.values())
@@ -78,12 +91,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-sizes", type=int, nargs="*", default=[0], help="train images (0 = all)")
     parser.add_argument("-S", "--set", action="append", default=[], help="params change, key=value")
+    parser.add_argument("--logs", help="folder to keep each stage's log in (one subfolder per train size)")
     args = parser.parse_args()
     changes = dict(change.split("=", 1) for change in args.set)
     for size in args.train_sizes:
         sized = {**changes, "data.train_size": str(size), "data.test_size": str(size // TEST_SHARE)} if size else changes
         print(f"train images: {size or 'all'}; params changed: {sized or 'none'}")
-        _, scores = benchmark(sized)
+        _, scores = benchmark(sized, args.logs and Path(args.logs) / f"train_{size or 'all'}")
         if not sized:
             committed = json.loads((ROOT / "metrics" / "scores.json").read_text())
             print(f"  metrics equal to the committed metrics/scores.json: {scores == committed}")

@@ -87,6 +87,7 @@ SCHEMA = {
     },
     "autoencoder": {
         "architecture": choice(*ARCHITECTURES),
+        "deskew": flag(),
         "code_size": integer(1),
         "epochs": integer(1),
         "batch_size": integer(1),

@@ -7,7 +7,7 @@ def main(p, args):
     encoder = models.load(args.encoder)
     codes = {}
     for split in ("train", "test"):
-        images, _ = data.load_images(args.dataset, split)
+        images, _ = data.load_images(args.dataset, split, p["autoencoder"]["deskew"])
         codes[split] = models.encode(encoder, images, p["autoencoder"]["batch_size"])
         stage.log.info("encoded %d %s images from %s to codes %s", len(images), split, args.dataset, codes[split].shape)
     io.save_npz(args.output, **codes)

@@ -42,10 +42,10 @@ def draw_centres(p, args, autoencoder, labels, assignments, codes, out):
                      [""], names)
 
 
-def draw_training(p, args, autoencoder, test_images, out):
+def draw_training(p, args, autoencoder, out):
     with io.atomic_path(out / "history.csv") as tmp:
         shutil.copyfile(args.history, tmp)
-    originals = test_images[:N_RECONSTRUCTED]
+    originals = data.load_images(args.dataset, "test", p["autoencoder"]["deskew"])[0][:N_RECONSTRUCTED]
     reconstructed = models.reconstruct(autoencoder, originals, p["autoencoder"]["batch_size"])
     plots.reconstructions(originals, reconstructed, out / "reconstructions.png")
 
@@ -71,7 +71,7 @@ def main(p, args):
     autoencoder = models.load(args.autoencoder)
     draw_centres(p, args, autoencoder, labels["train"], assignments, codes, out)
     test_images, _ = data.load_images(args.dataset, "test")
-    draw_training(p, args, autoencoder, test_images, out)
+    draw_training(p, args, autoencoder, out)
     draw_typical(p, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     umap = p["cluster"]["umap"]
     embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], p["seed"])

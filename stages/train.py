@@ -37,8 +37,8 @@ def prepare(p, checkpoint, key):
 def main(p, args):
     config = p["autoencoder"]
     models.set_seed(p["seed"])
-    train_images, _ = data.load_images(args.dataset, "train")
-    test_images, _ = data.load_images(args.dataset, "test")
+    train_images, _ = data.load_images(args.dataset, "train", config["deskew"])
+    test_images, _ = data.load_images(args.dataset, "test", config["deskew"])
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.dataset)
     key = fingerprint(p, args.dataset)
     autoencoder, done, history = prepare(p, args.checkpoint, key)

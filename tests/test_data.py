@@ -89,6 +89,50 @@ def test_load_images_scales_to_unit_interval(tmp_path, tiny_dataset):
     np.testing.assert_array_equal(labels, tiny_dataset["y_test"])
 
 
+def slanted_bar(shear, shift):
+    """A (28, 28) image of a thick vertical bar sheared by ``shear`` columns per row and moved ``shift`` columns."""
+    image = np.zeros((28, 28), dtype=np.float32)
+    for row in range(6, 22):
+        centre = 14 + shift + shear * (row - 14)
+        image[row, int(round(centre)) - 1 : int(round(centre)) + 2] = 1.0
+    return image
+
+
+def centre_of_mass(image):
+    rows, cols = np.mgrid[:28, :28]
+    return (image * rows).sum() / image.sum(), (image * cols).sum() / image.sum()
+
+
+def test_deskew_straightens_and_centres_a_slanted_stroke():
+    slanted = slanted_bar(shear=0.4, shift=3)
+    straight = data.deskew(slanted[None])[0]
+    rows, cols = np.nonzero(straight > 0.5)
+    assert abs(np.polyfit(rows, cols, 1)[0]) < 0.05  # the stroke is vertical
+    np.testing.assert_allclose(centre_of_mass(straight), (14, 14), atol=0.3)
+    assert abs(straight.sum() - slanted.sum()) / slanted.sum() < 0.05  # ink is resampled, not lost
+
+
+def test_deskew_matches_scipy_affine_resampling_inside_the_image(tiny_dataset):
+    from scipy import ndimage
+
+    images = tiny_dataset["x_train"].astype(np.float32) / 255
+    ours = data.deskew(images)
+    for image, result in zip(images, ours):
+        rows, cols = np.mgrid[:28, :28]
+        mass = image.sum()
+        mean = np.array([(rows * image).sum(), (cols * image).sum()]) / mass
+        shear = ((rows - mean[0]) * (cols - mean[1]) * image).sum() / ((rows - mean[0]) ** 2 * image).sum()
+        matrix = np.array([[1, 0], [shear, 1]])
+        expected = ndimage.affine_transform(image, matrix, offset=mean - matrix @ [14, 14], order=1)
+        np.testing.assert_allclose(result[1:-1, 1:-1], expected[1:-1, 1:-1], atol=1e-5)
+
+
+def test_deskew_leaves_a_blank_image_blank_and_keeps_shapes():
+    blank = np.zeros((3, 28, 28), dtype=np.float32)
+    result = data.deskew(blank)
+    assert result.shape == (3, 28, 28) and result.dtype == np.float32 and not result.any()
+
+
 def write_damaged(folder, arrays, name, damage, monkeypatch):
     """Write ``arrays`` as IDX files with file ``name`` passed through ``damage``, registering its checksum."""
     write_idx_dir(folder, arrays)

@@ -23,7 +23,7 @@ def test_the_committed_params_are_valid():
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("autoencoder.epoch", 5, "autoencoder.epoch: unknown key; allowed here: architecture, code_size, epochs"),
+        ("autoencoder.epoch", 5, "autoencoder.epoch: unknown key; allowed here: architecture, deskew, code_size, epochs"),
         ("autoencoder.epochs", None, "autoencoder.epochs: missing"),
         ("autoencoder.epochs", 0, "autoencoder.epochs = 0: expected an integer >= 1"),
         ("autoencoder.epochs", "10", "autoencoder.epochs = '10': expected an integer >= 1"),

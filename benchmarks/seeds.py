@@ -1,0 +1,111 @@
+"""Mean and spread of the scores over seeds, for the default params and an ablation of its pieces.
+
+For every seed, runs the pipeline's stages after fetch (the report is left out) in
+a scratch copy of the project, first with the default params and then with each
+variant of the ablation; a variant reruns only the stages from the first one whose
+params it changes, so the cheap ones reuse the seed's autoencoder. Prints one row
+per method and split: mean and sample standard deviation of purity, ACC, NMI and ARI.
+
+    python benchmarks/seeds.py                             # seeds 0-4, every variant
+    python benchmarks/seeds.py --seeds 0 1 --variants no_umap
+
+Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz.
+"""
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from pipeline import ROOT, prepared_copy, run_stage
+
+from digitclust import params
+
+# Each variant undoes some pieces of the default, to show what each adds.
+VARIANTS = {
+    "no_umap": {"cluster.manifold": "none"},
+    "no_deskew": {"autoencoder.deskew": False},
+    "code_10": {"autoencoder.code_size": 10},
+    "raw_ae_kmeans": {"autoencoder.deskew": False, "autoencoder.code_size": 10, "cluster.manifold": "none"},
+}
+SCORES = ("purity", "accuracy", "nmi", "ari")
+SPLITS = ("train", "test")
+
+
+def stage_params(spec):
+    return [entry if isinstance(entry, str) else next(iter(entry)) for entry in spec.get("params", [])]
+
+
+def stages_to_rerun(stages, changed_keys):
+    """Names of the stages (in order) from the first whose params cover one of ``changed_keys``."""
+    names = list(stages)
+    for index, name in enumerate(names):
+        declared = stage_params(stages[name])
+        if any(key == d or key.startswith(d + ".") for key in changed_keys for d in declared):
+            return names[index:]
+    return []
+
+
+def write_changes(folder, changes):
+    values = yaml.safe_load((folder / "params.yaml").read_text())
+    for key, value in changes.items():
+        params.set_value(values, key, value)
+    (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+
+
+def run_seed(seed, variants, stages):
+    """Scores of one seed: ``{method: {split: {score: value}}}`` for baseline, default and each variant."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        prepared_copy(folder, {"seed": str(seed)})
+        for name, spec in stages.items():
+            run_stage(name, spec["cmd"], folder)
+        scores = json.loads((folder / "metrics" / "scores.json").read_text())
+        results = {"baseline": scores["baseline"], "default": scores["autoencoder"]}
+        default_params = (folder / "params.yaml").read_text()
+        for variant in variants:
+            (folder / "params.yaml").write_text(default_params)
+            write_changes(folder, VARIANTS[variant])
+            for name in stages_to_rerun(stages, VARIANTS[variant]):
+                run_stage(f"{variant}-{name}", stages[name]["cmd"], folder)
+            results[variant] = json.loads((folder / "metrics" / "scores.json").read_text())["autoencoder"]
+    return results
+
+
+def summary_table(per_seed):
+    """Rows ``(method, split, {score: (mean, std)})`` over the seeds."""
+    rows = []
+    for method in per_seed[0]:
+        for split in SPLITS:
+            values = {s: np.array([run[method][split][s] for run in per_seed]) for s in SCORES}
+            rows.append((method, split, {s: (v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0) for s, v in values.items()}))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    args = parser.parse_args()
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    stages = {name: spec for name, spec in stages.items() if name not in ("fetch", "report")}
+    per_seed = []
+    for seed in args.seeds:
+        per_seed.append(run_seed(seed, args.variants, stages))
+        default = per_seed[-1]["default"]
+        print(f"seed {seed}: default purity train {default['train']['purity']:.4f}, test {default['test']['purity']:.4f}",
+              flush=True)
+    print(f"\nseeds {' '.join(map(str, args.seeds))}; mean ± sample standard deviation")
+    print("| method | split | " + " | ".join(SCORES) + " |")
+    print("|---|---|" + "---|" * len(SCORES))
+    for method, split, stats in summary_table(per_seed):
+        cells = " | ".join(f"{mean:.4f} ± {std:.4f}" for mean, std in stats.values())
+        print(f"| {method} | {split} | {cells} |")
+    print(json.dumps(per_seed))
+
+
+if __name__ == "__main__":
+    main()
