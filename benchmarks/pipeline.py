@@ -2,7 +2,8 @@
 
 Runs the stage commands of dvc.yaml in order, in a scratch copy of the project
 that holds only the fetched dataset (no DVC cache, no earlier outputs), and
-prints one row per stage: wall time and peak resident memory. Then the total,
+prints one row per stage: wall time and peak resident memory. Then the training
+throughput against a float32 matrix product measured in the same run, the total,
 the purity reached, and whether the metrics equal the committed ones.
 
     python benchmarks/pipeline.py                         # all 60,000 + 10,000 images
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+import throughput
 from digitclust import data, io, params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +77,9 @@ def benchmark(changes, logs=None):
         prepared_copy(folder, changes)
         rows = {name: run_stage(name, spec["cmd"], folder) for name, spec in stages.items() if name != "fetch"}
         scores = json.loads((folder / "metrics" / "scores.json").read_text())
+        with np.load(folder / "data" / "dataset.npz") as npz:
+            sizes = len(npz["y_train"]), len(npz["y_test"])
+        throughput.report(folder / "models" / "autoencoder.keras", (folder / "train.log").read_text(), *sizes)
         if logs:
             Path(logs).mkdir(parents=True, exist_ok=True)
             for name in rows:

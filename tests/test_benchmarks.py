@@ -1,0 +1,56 @@
+"""The helpers of the benchmark scripts: which stages a params change reruns, and the FLOP count."""
+
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import seeds  # noqa: E402
+import throughput  # noqa: E402
+
+from digitclust import models  # noqa: E402
+
+
+def pipeline_stages():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    return {name: spec for name, spec in stages.items() if name not in ("fetch", "report")}
+
+
+def test_a_variant_reruns_from_the_first_stage_whose_params_it_changes():
+    stages = pipeline_stages()
+    assert seeds.stages_to_rerun(stages, {"cluster.manifold": "none"}) == ["cluster", "evaluate"]
+    assert seeds.stages_to_rerun(stages, {"autoencoder.deskew": False}) == ["train", "encode", "cluster", "evaluate"]
+    assert seeds.stages_to_rerun(stages, {"kmeans.k": 12})[0] == "baseline"
+    assert seeds.stages_to_rerun(stages, {"report.typical_images": 3}) == []
+
+
+def test_every_variant_names_real_params():
+    values = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for changes in seeds.VARIANTS.values():
+        for key in changes:
+            node = values
+            for part in key.split("."):
+                node = node[part]
+
+
+def test_training_flops_count_forward_and_backward_multiply_adds():
+    autoencoder, _ = models.build_autoencoder("dense", 10)
+    widths = [784, 500, 500, 2000, 10, 2000, 500, 500, 784]
+    macs = [a * b for a, b in zip(widths, widths[1:])]
+    assert [throughput.multiply_adds(layer) for layer in throughput.weighted_layers(autoencoder)] == macs
+    forward, backward = sum(macs), 2 * sum(macs) - macs[0]
+    assert throughput.training_flops(autoencoder, 100, 10, 2) == 2 * 2 * (100 * (forward + backward) + 10 * forward)
+
+
+def test_conv_layers_count_one_kernel_product_per_output_position():
+    autoencoder, _ = models.build_autoencoder("conv", 14)
+    first = next(throughput.weighted_layers(autoencoder))
+    assert throughput.multiply_adds(first) == 3 * 3 * 1 * 16 * 28 * 28
+
+
+def test_epoch_seconds_are_read_from_the_train_log():
+    log = "10:00 m: epoch 1/2: loss 0.1, val_loss 0.2 (41.0 s)\n10:01 m: epoch 2/2: loss 0.1, val_loss 0.1 (39.5 s)\n"
+    assert throughput.epoch_seconds(log) == [41.0, 39.5]
