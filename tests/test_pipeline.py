@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from helpers import dvc
 from remote_helpers import CACHED_OUTPUTS
@@ -50,8 +51,9 @@ def test_metrics_cover_both_methods_and_splits_within_unit_interval(repro):
 def test_outputs_have_the_sizes_params_ask_for(repro):
     with np.load(repro / "data/dataset.npz") as dataset:
         assert dataset["x_train"].shape == (2000, 28, 28) and dataset["x_test"].shape == (500, 28, 28)
+    code_size = yaml.safe_load((repro / "params.yaml").read_text())["autoencoder"]["code_size"]
     with np.load(repro / "data/codes.npz") as codes:
-        assert codes["train"].shape == (2000, 10) and codes["test"].shape == (500, 10)
+        assert codes["train"].shape == (2000, code_size) and codes["test"].shape == (500, code_size)
     with np.load(repro / "data/assignments/autoencoder.npz") as assignments:
         assert set(np.unique(assignments["train"])) <= set(range(10))
 
