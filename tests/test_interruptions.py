@@ -30,10 +30,20 @@ def workspace(folder, changes):
     return folder
 
 
+def as_in_a_terminal():
+    """Let the stage take Ctrl-C as a foreground command does, even when pytest runs in the background.
+
+    A shell starts background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_stage(folder, name):
     args = STAGES[name][0]
     command = [sys.executable, "-u", str(ROOT / "stages" / f"{name}.py"), *args]
-    return subprocess.Popen(command, cwd=folder, env=environment(), stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=folder, env=environment(), stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal
+    )
 
 
 def wait_for(process, text, limit=120):
