@@ -38,6 +38,7 @@ def test_the_committed_params_are_valid():
         ("data.train_size", 70000, "data.train_size = 70000: expected an integer from 0 to 60000"),
         ("data.sources.mnist", [{"kind": "ftp", "url": "x"}], "data.sources.mnist = [{'kind': 'ftp'"),
         ("autoencoder.checkpoint", "yes", "autoencoder.checkpoint = 'yes': expected true or false"),
+        ("autoencoder.deskew", 1, "autoencoder.deskew = 1: expected true or false"),
         ("report.typical_images", 0, "report.typical_images = 0: expected an integer >= 1"),
         ("kmeans.k", 1, "kmeans.k = 1: expected an integer >= 2"),
         ("cluster.manifold", "tsne", "cluster.manifold = 'tsne': expected one of none, umap"),
