@@ -47,6 +47,15 @@ def run_stage(name, command, cwd):
     return seconds, usage.ru_maxrss / 1024
 
 
+def write_changes(folder, changes):
+    """Apply dotted-key ``changes`` (values, not text) to ``folder``/params.yaml; return the new params."""
+    values = yaml.safe_load((folder / "params.yaml").read_text())
+    for key, value in changes.items():
+        params.set_value(values, key, value)
+    (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    return values
+
+
 def prepared_copy(folder, changes):
     """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes``.
 
@@ -56,10 +65,7 @@ def prepared_copy(folder, changes):
         source = ROOT / name
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, folder / name)
-    values = yaml.safe_load((folder / "params.yaml").read_text())
-    for key, value in changes.items():
-        params.set_value(values, key, yaml.safe_load(value))
-    (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    values = write_changes(folder, {key: yaml.safe_load(value) for key, value in changes.items()})
     (folder / "data").mkdir()
     with np.load(ROOT / "data" / "dataset.npz") as npz:
         arrays = data.head(dict(npz), params.split_size(values, "train"), params.split_size(values, "test"))

@@ -20,9 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline import ROOT, prepared_copy, run_stage
-
-from digitclust import params
+from pipeline import ROOT, prepared_copy, run_stage, write_changes
 
 # Each variant undoes some pieces of the default, to show what each adds.
 VARIANTS = {
@@ -47,13 +45,6 @@ def stages_to_rerun(stages, changed_keys):
         if any(key == d or key.startswith(d + ".") for key in changed_keys for d in declared):
             return names[index:]
     return []
-
-
-def write_changes(folder, changes):
-    values = yaml.safe_load((folder / "params.yaml").read_text())
-    for key, value in changes.items():
-        params.set_value(values, key, value)
-    (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
 
 
 def run_seed(seed, variants, stages):
