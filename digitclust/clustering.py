@@ -13,17 +13,19 @@ from sklearn.neighbors import NearestNeighbors
 log = logging.getLogger(__name__)
 
 
-def fit_kmeans(features, k, n_init, max_iter, seed):
+def fit_kmeans(features, k, n_init, max_iter, algorithm, seed):
     """Fit K-Means on ``features`` (N, D) and keep the best of ``n_init`` restarts.
 
     Each restart is a seeded single-init KMeans, logged with its inertia, so long
-    fits show progress. Returns the fitted KMeans with the lowest inertia.
+    fits show progress. ``algorithm`` is scikit-learn's ``lloyd`` or ``elkan`` (which
+    skips the distances the triangle inequality rules out). Returns the fitted
+    KMeans with the lowest inertia.
     """
     features = np.asarray(features, dtype=np.float32)
     restart_seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_init)
     best = None
     for i, restart_seed in enumerate(restart_seeds, start=1):
-        model = KMeans(n_clusters=k, n_init=1, max_iter=max_iter, random_state=int(restart_seed))
+        model = KMeans(n_clusters=k, n_init=1, max_iter=max_iter, algorithm=algorithm, random_state=int(restart_seed))
         model.fit(features)
         log.info("k-means restart %d/%d: inertia %.6g after %d iterations", i, n_init, model.inertia_, model.n_iter_)
         if best is None or model.inertia_ < best.inertia_:
@@ -41,7 +43,7 @@ def nearest_neighbours(reference, queries, k):
     return indices, distances.astype(np.float32)
 
 
-def fit_umap(features, n_components, n_neighbors, min_dist, seed):
+def fit_umap(features, n_components, n_neighbors, min_dist, n_epochs, seed):
     """Embed ``features`` (N, d) with a seeded UMAP; return the (N, n_components) embedding.
 
     The neighbour graph is an exact search done on all cores, so only UMAP's
@@ -55,6 +57,7 @@ def fit_umap(features, n_components, n_neighbors, min_dist, seed):
         n_components=n_components,
         n_neighbors=n_neighbors,
         min_dist=min_dist,
+        n_epochs=n_epochs,
         random_state=seed,
         n_jobs=1,
         precomputed_knn=(indices, distances, None),
@@ -64,7 +67,7 @@ def fit_umap(features, n_components, n_neighbors, min_dist, seed):
     return reducer.fit_transform(features).astype(np.float32)
 
 
-def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, seed):
+def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, n_epochs, seed):
     """Embed train codes (N, d) with ``fit_umap``; place test codes (M, d) among them.
 
     Each test point lands at the membership-weighted mean of its train neighbours'
@@ -73,7 +76,7 @@ def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, see
     """
     from umap.umap_ import smooth_knn_dist
 
-    train_embedding = fit_umap(train_codes, n_components, n_neighbors, min_dist, seed)
+    train_embedding = fit_umap(train_codes, n_components, n_neighbors, min_dist, n_epochs, seed)
     log.info("placing %d test codes by their train neighbours", len(test_codes))
     indices, distances = nearest_neighbours(train_codes, test_codes, n_neighbors)
     sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors))

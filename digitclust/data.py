@@ -10,6 +10,7 @@ order until one yields all four with the expected checksums:
 """
 
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 import hashlib
 import io
 import logging
@@ -240,6 +241,12 @@ def load_images(path, split, deskewed=False):
     return (deskew(images) if deskewed else images), labels
 
 
+def load_inputs(path, split):
+    """Load one split (N, 28, 28) of the autoencoder's inputs written by the preprocess stage."""
+    with np.load(path) as npz:
+        return npz[f"x_{split}"]
+
+
 def deskew(images, chunk=8192):
     """Straighten and centre each image by its second moments (float32 (N, H, W) in, same out).
 
@@ -249,7 +256,9 @@ def deskew(images, chunk=8192):
     removes the slant a writer gives a digit; it uses no labels.
     """
     images = np.asarray(images, dtype=np.float32)
-    return np.concatenate([_deskew_chunk(images[i : i + chunk]) for i in range(0, len(images), chunk)] or [images])
+    chunks = [images[i : i + chunk] for i in range(0, len(images), chunk)]
+    with ThreadPoolExecutor(os.cpu_count()) as pool:  # NumPy releases the GIL: one chunk per core
+        return np.concatenate(list(pool.map(_deskew_chunk, chunks)) or [images])
 
 
 def _deskew_chunk(images):

@@ -16,6 +16,7 @@ ARCHITECTURES = ("dense", "conv")
 OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
 LOSSES = ("mse", "binary_crossentropy")
 MANIFOLDS = ("none", "umap")
+KMEANS_ALGORITHMS = ("lloyd", "elkan")
 # Split sizes of both supported datasets (MNIST and Fashion-MNIST share them).
 FULL_SIZES = {"train": 60_000, "test": 10_000}
 
@@ -84,6 +85,7 @@ SCHEMA = {
         "k": integer(2),
         "n_init": integer(1),
         "max_iter": integer(1),
+        "algorithm": choice(*KMEANS_ALGORITHMS),
     },
     "autoencoder": {
         "architecture": choice(*ARCHITECTURES),
@@ -105,6 +107,7 @@ SCHEMA = {
             "n_components": integer(1),
             "n_neighbors": integer(2),
             "min_dist": number_at_least(0),
+            "n_epochs": integer(1),
         },
     },
 }

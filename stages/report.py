@@ -45,7 +45,7 @@ def draw_centres(p, args, autoencoder, labels, assignments, codes, out):
 def draw_training(p, args, autoencoder, out):
     with io.atomic_path(out / "history.csv") as tmp:
         shutil.copyfile(args.history, tmp)
-    originals = data.load_images(args.dataset, "test", p["autoencoder"]["deskew"])[0][:N_RECONSTRUCTED]
+    originals = data.load_inputs(args.inputs, "test")[:N_RECONSTRUCTED]
     reconstructed = models.reconstruct(autoencoder, originals, p["autoencoder"]["batch_size"])
     plots.reconstructions(originals, reconstructed, out / "reconstructions.png")
 
@@ -68,13 +68,14 @@ def main(p, args):
     assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
     stage.log.info("read %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.autoencoder)
 
+    models.configure_backend()
     autoencoder = models.load(args.autoencoder)
     draw_centres(p, args, autoencoder, labels["train"], assignments, codes, out)
     test_images, _ = data.load_images(args.dataset, "test")
     draw_training(p, args, autoencoder, out)
     draw_typical(p, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     umap = p["cluster"]["umap"]
-    embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], p["seed"])
+    embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], umap["n_epochs"], p["seed"])
     colourings = {"by cluster (autoencoder method)": assignments["autoencoder"]["test"], "by true digit": labels["test"]}
     plots.code_map(embedding, colourings, out / "map.png", "test codes, UMAP to 2-D")
     scores = json.loads(Path(args.metrics).read_text())
@@ -84,4 +85,4 @@ def main(p, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "codes", "assignments", "autoencoder", "history", "metrics", "output")
+    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "autoencoder", "history", "metrics", "output")

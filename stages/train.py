@@ -13,11 +13,11 @@ import pandas as pd
 from digitclust import data, io, models, stage
 
 
-def fingerprint(p, dataset):
-    """Identify what a checkpoint was trained with: seed, autoencoder params and the data's bytes."""
+def fingerprint(p, inputs):
+    """Identify what a checkpoint was trained with: seed, autoencoder params and the inputs' bytes."""
     settings = {"seed": p["seed"], **{k: v for k, v in p["autoencoder"].items() if k != "checkpoint"}}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    with open(dataset, "rb") as file:
+    with open(inputs, "rb") as file:
         digest.update(hashlib.file_digest(file, "sha256").digest())
     return digest.hexdigest()
 
@@ -37,10 +37,9 @@ def prepare(p, checkpoint, key):
 def main(p, args):
     config = p["autoencoder"]
     models.set_seed(p["seed"])
-    train_images, _ = data.load_images(args.dataset, "train", config["deskew"])
-    test_images, _ = data.load_images(args.dataset, "test", config["deskew"])
-    stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.dataset)
-    key = fingerprint(p, args.dataset)
+    train_images, test_images = (data.load_inputs(args.inputs, split) for split in ("train", "test"))
+    stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.inputs)
+    key = fingerprint(p, args.inputs)
     autoencoder, done, history = prepare(p, args.checkpoint, key)
 
     def save_progress(epochs_done, history_so_far):
@@ -62,4 +61,4 @@ def main(p, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "autoencoder", "encoder", "history", "checkpoint")
+    stage.run(main, __doc__, "inputs", "autoencoder", "encoder", "history", "checkpoint")

@@ -16,6 +16,7 @@ from helpers import dvc, run
 # Every output DVC caches (and so pushes and pulls); metrics and plots are committed to git.
 CACHED_OUTPUTS = (
     "data/dataset.npz",
+    "data/inputs.npz",
     "data/assignments/baseline.npz",
     "data/assignments/autoencoder.npz",
     "data/codes.npz",

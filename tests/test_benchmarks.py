@@ -22,7 +22,7 @@ def pipeline_stages():
 def test_a_variant_reruns_from_the_first_stage_whose_params_it_changes():
     stages = pipeline_stages()
     assert seeds.stages_to_rerun(stages, {"cluster.manifold": "none"}) == ["cluster", "evaluate"]
-    assert seeds.stages_to_rerun(stages, {"autoencoder.deskew": False}) == ["train", "encode", "cluster", "evaluate"]
+    assert seeds.stages_to_rerun(stages, {"autoencoder.deskew": False}) == ["preprocess", "train", "encode", "cluster", "evaluate"]
     assert seeds.stages_to_rerun(stages, {"kmeans.k": 12})[0] == "baseline"
     assert seeds.stages_to_rerun(stages, {"report.typical_images": 3}) == []
 

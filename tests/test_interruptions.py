@@ -16,17 +16,20 @@ from helpers import ROOT, environment, write_params
 
 TRAIN_OUTPUTS = ["autoencoder.keras", "encoder.keras", "history.csv"]
 STAGES = {
-    "train": (["data.npz", *TRAIN_OUTPUTS, "checkpoints"], "epoch 1/"),
+    "train": (["inputs.npz", *TRAIN_OUTPUTS, "checkpoints"], "epoch 1/"),
     "baseline": (["data.npz", "baseline.npz"], "k-means restart 1/"),
 }
 
 
 def workspace(folder, changes):
-    """A folder with params.yaml (default params plus ``changes``) and a small dataset in data.npz."""
+    """A folder with params.yaml (default params plus ``changes``), a small dataset in data.npz
+    and its images as the autoencoder's inputs in inputs.npz."""
     folder.mkdir(exist_ok=True)
     (folder / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     write_params(folder, changes)
-    io.save_npz(folder / "data.npz", **tiny_arrays(n_train=600, n_test=100))
+    arrays = tiny_arrays(n_train=600, n_test=100)
+    io.save_npz(folder / "data.npz", **arrays)
+    io.save_npz(folder / "inputs.npz", **{key: arrays[key] / np.float32(255) for key in ("x_train", "x_test")})
     return folder
 
 
@@ -74,7 +77,7 @@ def test_a_stopped_stage_leaves_no_output(tmp_path, name, signum):
     log = "".join(lines) + rest
     assert process.returncode == 130, log
     assert log.strip().splitlines()[-1].startswith("error: interrupted; the stage left no partial output")
-    assert sorted(p.name for p in folder.iterdir()) == ["data.npz", "params.yaml"]
+    assert sorted(p.name for p in folder.iterdir()) == ["data.npz", "inputs.npz", "params.yaml"]
 
 
 def test_training_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_path):

@@ -43,6 +43,8 @@ def test_the_committed_params_are_valid():
         ("kmeans.k", 1, "kmeans.k = 1: expected an integer >= 2"),
         ("cluster.manifold", "tsne", "cluster.manifold = 'tsne': expected one of none, umap"),
         ("cluster.umap.min_dist", -0.1, "cluster.umap.min_dist = -0.1: expected a number >= 0"),
+        ("cluster.umap.n_epochs", 0, "cluster.umap.n_epochs = 0: expected an integer >= 1"),
+        ("kmeans.algorithm", "auto", "kmeans.algorithm = 'auto': expected one of lloyd, elkan"),
         ("seed", 1.5, "seed = 1.5: expected an integer from 0 to 2147483647"),
     ],
 )

@@ -51,6 +51,9 @@ def test_metrics_cover_both_methods_and_splits_within_unit_interval(repro):
 def test_outputs_have_the_sizes_params_ask_for(repro):
     with np.load(repro / "data/dataset.npz") as dataset:
         assert dataset["x_train"].shape == (2000, 28, 28) and dataset["x_test"].shape == (500, 28, 28)
+    with np.load(repro / "data/inputs.npz") as inputs:
+        assert inputs["x_train"].shape == (2000, 28, 28) and inputs["x_train"].dtype == np.float32
+        assert 0 <= inputs["x_train"].min() and inputs["x_train"].max() <= 1
     code_size = yaml.safe_load((repro / "params.yaml").read_text())["autoencoder"]["code_size"]
     with np.load(repro / "data/codes.npz") as codes:
         assert codes["train"].shape == (2000, code_size) and codes["test"].shape == (500, code_size)

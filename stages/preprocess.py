@@ -1,0 +1,22 @@
+"""The autoencoder's inputs: both splits as float32 in [0, 1], deskewed when the params say so.
+
+Done once here, so that training, encoding and the report read the same images
+instead of each deskewing them again.
+"""
+
+from digitclust import data, io, stage
+
+
+def main(p, args):
+    deskewed = p["autoencoder"]["deskew"]
+    inputs = {}
+    for split in ("train", "test"):
+        inputs[f"x_{split}"], _ = data.load_images(args.dataset, split, deskewed)
+    stage.log.info("read %s; %s %d train and %d test images", args.dataset,
+                   "deskewed" if deskewed else "scaled", len(inputs["x_train"]), len(inputs["x_test"]))
+    io.save_npz(args.output, **inputs)
+    stage.log.info("wrote %s", args.output)
+
+
+if __name__ == "__main__":
+    stage.run(main, __doc__, "dataset", "output")
