@@ -96,6 +96,7 @@ SCHEMA = {
         "optimizer": choice(*OPTIMIZERS),
         "learning_rate": positive_number(),
         "loss": choice(*LOSSES),
+        "xla": flag(),
         "checkpoint": flag(),
     },
     "report": {

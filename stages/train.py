@@ -30,13 +30,13 @@ def prepare(p, checkpoint, key):
         stage.log.info("resuming from %s after epoch %d", checkpoint, resumed[1])
         return resumed
     autoencoder, _ = models.build_autoencoder(config["architecture"], config["code_size"])
-    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"])
+    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"], config["xla"])
     return autoencoder, 0, None
 
 
 def main(p, args):
     config = p["autoencoder"]
-    models.set_seed(p["seed"])
+    models.set_seed(p["seed"], config["xla"])
     train_images, test_images = (data.load_inputs(args.inputs, split) for split in ("train", "test"))
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.inputs)
     key = fingerprint(p, args.inputs)

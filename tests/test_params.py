@@ -39,6 +39,7 @@ def test_the_committed_params_are_valid():
         ("data.sources.mnist", [{"kind": "ftp", "url": "x"}], "data.sources.mnist = [{'kind': 'ftp'"),
         ("autoencoder.checkpoint", "yes", "autoencoder.checkpoint = 'yes': expected true or false"),
         ("autoencoder.deskew", 1, "autoencoder.deskew = 1: expected true or false"),
+        ("autoencoder.xla", "yes", "autoencoder.xla = 'yes': expected true or false"),
         ("report.typical_images", 0, "report.typical_images = 0: expected an integer >= 1"),
         ("kmeans.k", 1, "kmeans.k = 1: expected an integer >= 2"),
         ("cluster.manifold", "tsne", "cluster.manifold = 'tsne': expected one of none, umap"),
