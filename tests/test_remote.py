@@ -103,7 +103,7 @@ def test_shared_run_cache_restores_training_instead_of_rerunning_it(publisher, t
     )
     repo = clone(tiny_repo, tmp_path / "clone")
     add_remote(repo, "storage", url, default=True, **options)
-    dvc("pull", "data/dataset.npz", cwd=repo)
+    dvc("pull", "data/dataset.npz", "data/inputs.npz", cwd=repo)  # what train reads
     epochs = yaml.safe_load((repo / "params.yaml").read_text())["autoencoder"]["epochs"]
     write_params(repo, {"autoencoder.epochs": epochs - 1 if epochs > 1 else epochs + 1})
     assert "Running stage 'train'" in dvc("repro", "--single-item", "train", cwd=repo).stdout
