@@ -2,11 +2,13 @@
 
 import csv
 import io
+import subprocess
+import sys
 import time
 
 import pytest
 
-from helpers import dvc
+from helpers import dvc, environment
 from remote_helpers import clone, fetch_from_origin
 
 PURITY = "metrics/scores.json:autoencoder.test.purity"
@@ -54,7 +56,9 @@ def sorted_experiments(repo):
 def test_queued_sweep_runs_both_experiments_and_shows_them_by_purity(repo):
     for name, override in SWEEP.items():
         dvc("exp", "run", "--queue", "--name", name, "-S", override, "-S", FIXED, TARGET, cwd=repo)
-    dvc("queue", "start", "-j", "2", cwd=repo)
+    # The workers inherit the command's output and may outlive it: capturing it would wait for them.
+    subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", "2"], cwd=repo, env=environment(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
     status = wait_for_queue(repo, SWEEP)
 
