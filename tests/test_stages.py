@@ -45,3 +45,12 @@ def test_an_os_error_is_one_line_with_exit_code_1(tmp_path, monkeypatch, capsys)
         stage.run(full_disk, "test stage")
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == "error: [Errno 28] No space left on device: 'data/codes.npz'\n"
+
+
+def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    result = run_stage(tmp_path, "preprocess.py", "missing.npz", "data/inputs.npz")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: [Errno 2] No such file or directory")
+    assert "missing.npz" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
