@@ -1,10 +1,12 @@
 """Mean and spread of the scores over seeds, for the default params and an ablation of its pieces.
 
 For every seed, runs the pipeline's stages after fetch (the report is left out) in
-a scratch copy of the project, first with the default params and then with each
-variant of the ablation; a variant reruns only the stages from the first one whose
-params it changes, so the cheap ones reuse the seed's autoencoder. Prints one row
-per method and split: mean and sample standard deviation of purity, ACC, NMI and ARI.
+a scratch DVC project, first with the default params and then with each variant of
+the ablation, every stage through `dvc repro --single-item`: DVC skips the stages
+whose params and inputs a variant leaves as they were and restores from its run
+cache those it has run before, so the variants of a seed share their autoencoders.
+Prints one row per method and split: mean and sample standard deviation of purity,
+ACC, NMI and ARI.
 
     python benchmarks/seeds.py                             # seeds 0-4, every variant
     python benchmarks/seeds.py --seeds 0 1 --variants no_umap
@@ -26,44 +28,33 @@ from pipeline import ROOT, prepared_copy, run_stage, write_changes
 VARIANTS = {
     "no_umap": {"cluster.manifold": "none"},
     "no_deskew": {"autoencoder.deskew": False},
-    "code_10": {"autoencoder.code_size": 10},
-    "raw_ae_kmeans": {"autoencoder.deskew": False, "autoencoder.code_size": 10, "cluster.manifold": "none"},
+    "ae_kmeans": {"autoencoder.deskew": False, "cluster.manifold": "none"},
 }
 SCORES = ("purity", "accuracy", "nmi", "ari")
 SPLITS = ("train", "test")
 
 
-def stage_params(spec):
-    return [entry if isinstance(entry, str) else next(iter(entry)) for entry in spec.get("params", [])]
+def run_methods(folder, stage_names, variants):
+    """Run the stages ``stage_names`` in ``folder`` with its params, then with each variant; return autoencoder scores by method."""
+    default_params = (folder / "params.yaml").read_text()
+    results = {}
+    for method in ["default", *variants]:
+        (folder / "params.yaml").write_text(default_params)
+        write_changes(folder, VARIANTS.get(method, {}))
+        for name in stage_names:
+            run_stage(f"{method}-{name}", f"dvc repro --single-item {name}", folder)
+        scores = json.loads((folder / "metrics" / "scores.json").read_text())
+        results.setdefault("baseline", scores["baseline"])
+        results[method] = scores["autoencoder"]
+    return results
 
 
-def stages_to_rerun(stages, changed_keys):
-    """Names of the stages (in order) from the first whose params cover one of ``changed_keys``."""
-    names = list(stages)
-    for index, name in enumerate(names):
-        declared = stage_params(stages[name])
-        if any(key == d or key.startswith(d + ".") for key in changed_keys for d in declared):
-            return names[index:]
-    return []
-
-
-def run_seed(seed, variants, stages):
+def run_seed(seed, variants, stage_names):
     """Scores of one seed: ``{method: {split: {score: value}}}`` for baseline, default and each variant."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         prepared_copy(folder, {"seed": str(seed)})
-        for name, spec in stages.items():
-            run_stage(name, spec["cmd"], folder)
-        scores = json.loads((folder / "metrics" / "scores.json").read_text())
-        results = {"baseline": scores["baseline"], "default": scores["autoencoder"]}
-        default_params = (folder / "params.yaml").read_text()
-        for variant in variants:
-            (folder / "params.yaml").write_text(default_params)
-            write_changes(folder, VARIANTS[variant])
-            for name in stages_to_rerun(stages, VARIANTS[variant]):
-                run_stage(f"{variant}-{name}", stages[name]["cmd"], folder)
-            results[variant] = json.loads((folder / "metrics" / "scores.json").read_text())["autoencoder"]
-    return results
+        return run_methods(folder, stage_names, variants)
 
 
 def summary_table(per_seed):
@@ -81,11 +72,10 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
     args = parser.parse_args()
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    stages = {name: spec for name, spec in stages.items() if name not in ("fetch", "report")}
+    stage_names = [name for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] if name not in ("fetch", "report")]
     per_seed = []
     for seed in args.seeds:
-        per_seed.append(run_seed(seed, args.variants, stages))
+        per_seed.append(run_seed(seed, args.variants, stage_names))
         default = per_seed[-1]["default"]
         print(f"seed {seed}: default purity train {default['train']['purity']:.4f}, test {default['test']['purity']:.4f}",
               flush=True)

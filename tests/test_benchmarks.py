@@ -1,4 +1,4 @@
-"""The helpers of the benchmark scripts: which stages a params change reruns, and the FLOP count."""
+"""The helpers of the benchmark scripts: the ablation's variants and the FLOP count."""
 
 import sys
 from pathlib import Path
@@ -12,19 +12,6 @@ import seeds  # noqa: E402
 import throughput  # noqa: E402
 
 from digitclust import models  # noqa: E402
-
-
-def pipeline_stages():
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    return {name: spec for name, spec in stages.items() if name not in ("fetch", "report")}
-
-
-def test_a_variant_reruns_from_the_first_stage_whose_params_it_changes():
-    stages = pipeline_stages()
-    assert seeds.stages_to_rerun(stages, {"cluster.manifold": "none"}) == ["cluster", "evaluate"]
-    assert seeds.stages_to_rerun(stages, {"autoencoder.deskew": False}) == ["preprocess", "train", "encode", "cluster", "evaluate"]
-    assert seeds.stages_to_rerun(stages, {"kmeans.k": 12})[0] == "baseline"
-    assert seeds.stages_to_rerun(stages, {"report.typical_images": 3}) == []
 
 
 def test_every_variant_names_real_params():
