@@ -11,7 +11,8 @@ the purity reached, and whether the metrics equal the committed ones.
     python benchmarks/pipeline.py --train-sizes 10000 20000 40000 60000
     python benchmarks/pipeline.py -S autoencoder.epochs=5 # any params.yaml change
 
-Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz.
+Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz; another
+`data.dataset` is fetched in the scratch copy.
 """
 
 import argparse
@@ -62,8 +63,9 @@ def write_changes(folder, changes):
 def prepared_copy(folder, changes):
     """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes``.
 
-    ``folder`` becomes a DVC project with an empty cache. The dataset is cut to
-    ``data.train_size`` and ``data.test_size``, as the skipped fetch stage would.
+    ``folder`` becomes a DVC project with an empty cache. The fetched dataset is cut to
+    ``data.train_size`` and ``data.test_size``, as the skipped fetch stage would; when
+    ``changes`` name another ``data.dataset``, the fetch stage runs there instead.
     """
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
     for name in PROJECT_FILES:
@@ -72,6 +74,9 @@ def prepared_copy(folder, changes):
         copy(source, folder / name)
     values = write_changes(folder, {key: yaml.safe_load(value) for key, value in changes.items()})
     (folder / "data").mkdir()
+    if values["data"]["dataset"] != params.load(ROOT / "params.yaml")["data"]["dataset"]:
+        run_stage("fetch", "dvc repro --single-item fetch", folder)
+        return
     with np.load(ROOT / "data" / "dataset.npz") as npz:
         arrays = data.head(dict(npz), params.split_size(values, "train"), params.split_size(values, "test"))
     io.save_npz(folder / "data" / "dataset.npz", **arrays)
@@ -103,13 +108,19 @@ def benchmark(changes, logs=None):
     return rows, scores
 
 
+def add_set_option(parser):
+    """Give ``parser`` the option ``-S key=value`` (repeatable); ``args.set`` becomes a dict of the changes."""
+    parser.add_argument("-S", "--set", action="append", default=[], type=lambda change: tuple(change.split("=", 1)),
+                        help="params change, key=value")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-sizes", type=int, nargs="*", default=[0], help="train images (0 = all)")
-    parser.add_argument("-S", "--set", action="append", default=[], help="params change, key=value")
+    add_set_option(parser)
     parser.add_argument("--logs", help="folder to keep each stage's log in (one subfolder per train size)")
     args = parser.parse_args()
-    changes = dict(change.split("=", 1) for change in args.set)
+    changes = dict(args.set)
     for size in args.train_sizes:
         sized = {**changes, "data.train_size": str(size), "data.test_size": str(size // TEST_SHARE)} if size else changes
         print(f"train images: {size or 'all'}; params changed: {sized or 'none'}")

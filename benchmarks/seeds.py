@@ -10,8 +10,10 @@ ACC, NMI and ARI.
 
     python benchmarks/seeds.py                             # seeds 0-4, every variant
     python benchmarks/seeds.py --seeds 0 1 --variants no_umap
+    python benchmarks/seeds.py --seeds 0 --variants no_deskew -S data.dataset=fashion_mnist
 
-Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz.
+Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz; another
+`data.dataset` is fetched in each scratch project.
 """
 
 import argparse
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline import ROOT, prepared_copy, run_stage, write_changes
+from pipeline import ROOT, add_set_option, prepared_copy, run_stage, write_changes
 
 # Each variant undoes some pieces of the default, to show what each adds.
 VARIANTS = {
@@ -49,11 +51,11 @@ def run_methods(folder, stage_names, variants):
     return results
 
 
-def run_seed(seed, variants, stage_names):
-    """Scores of one seed: ``{method: {split: {score: value}}}`` for baseline, default and each variant."""
+def run_seed(seed, variants, stage_names, changes):
+    """Scores of one seed, with the params ``changes`` made for every method: ``{method: {split: {score: value}}}`` for baseline, default and each variant."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        prepared_copy(folder, {"seed": str(seed)})
+        prepared_copy(folder, {**changes, "seed": str(seed)})
         return run_methods(folder, stage_names, variants)
 
 
@@ -71,15 +73,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    add_set_option(parser)
     args = parser.parse_args()
     stage_names = [name for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] if name not in ("fetch", "report")]
     per_seed = []
     for seed in args.seeds:
-        per_seed.append(run_seed(seed, args.variants, stage_names))
+        per_seed.append(run_seed(seed, args.variants, stage_names, dict(args.set)))
         default = per_seed[-1]["default"]
         print(f"seed {seed}: default purity train {default['train']['purity']:.4f}, test {default['test']['purity']:.4f}",
               flush=True)
-    print(f"\nseeds {' '.join(map(str, args.seeds))}; mean ± sample standard deviation")
+    print(f"\nseeds {' '.join(map(str, args.seeds))}; params changed: {dict(args.set) or 'none'}; mean ± sample standard deviation")
     print("| method | split | " + " | ".join(SCORES) + " |")
     print("|---|---|" + "---|" * len(SCORES))
     for method, split, stats in summary_table(per_seed):
