@@ -37,7 +37,10 @@ SPLITS = ("train", "test")
 
 
 def run_methods(folder, stage_names, variants):
-    """Run the stages ``stage_names`` in ``folder`` with its params, then with each variant; return autoencoder scores by method."""
+    """Run the stages ``stage_names`` in ``folder`` with its params, then with each variant.
+
+    Returns ``{method: {split: {score: value}}}`` for baseline, default and each variant.
+    """
     default_params = (folder / "params.yaml").read_text()
     results = {}
     for method in ["default", *variants]:
@@ -52,7 +55,7 @@ def run_methods(folder, stage_names, variants):
 
 
 def run_seed(seed, variants, stage_names, changes):
-    """Scores of one seed, with the params ``changes`` made for every method: ``{method: {split: {score: value}}}`` for baseline, default and each variant."""
+    """Scores of one seed (as ``run_methods`` gives them), with the params ``changes`` made for every method."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         prepared_copy(folder, {**changes, "seed": str(seed)})
