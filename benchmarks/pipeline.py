@@ -60,19 +60,35 @@ def write_changes(folder, changes):
     return values
 
 
+def check_changes(changes):
+    """Exit with one line naming the problem unless dotted-key ``changes`` (values) give valid params."""
+    values = params.load(ROOT / "params.yaml")
+    for key, value in changes.items():
+        try:
+            params.set_value(values, key, value)
+        except (KeyError, TypeError):
+            sys.exit(f"error: -S {key}: no such key in params.yaml")
+    try:
+        params.validate(values)
+    except params.ParamsError as error:
+        sys.exit(f"error: -S: {error}")
+
+
 def prepared_copy(folder, changes):
-    """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes``.
+    """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes`` (text).
 
     ``folder`` becomes a DVC project with an empty cache. The fetched dataset is cut to
     ``data.train_size`` and ``data.test_size``, as the skipped fetch stage would; when
     ``changes`` name another ``data.dataset``, the fetch stage runs there instead.
     """
+    changes = {key: yaml.safe_load(value) for key, value in changes.items()}
+    check_changes(changes)
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
     for name in PROJECT_FILES:
         source = ROOT / name
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, folder / name)
-    values = write_changes(folder, {key: yaml.safe_load(value) for key, value in changes.items()})
+    values = write_changes(folder, changes)
     (folder / "data").mkdir()
     if values["data"]["dataset"] != params.load(ROOT / "params.yaml")["data"]["dataset"]:
         run_stage("fetch", "dvc repro --single-item fetch", folder)

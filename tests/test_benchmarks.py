@@ -1,6 +1,7 @@
 """The helpers of the benchmark scripts: the ablation's variants and the FLOP count."""
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,3 +57,15 @@ def test_conv_layers_count_one_kernel_product_per_output_position():
 def test_epoch_seconds_are_read_from_the_train_log():
     log = "10:00 m: epoch 1/2: loss 0.1, val_loss 0.2 (41.0 s)\n10:01 m: epoch 2/2: loss 0.1, val_loss 0.1 (39.5 s)\n"
     assert throughput.epoch_seconds(log) == [41.0, 39.5]
+
+
+def test_a_bad_params_change_stops_the_benchmark_in_one_line_before_any_work(tmp_path):
+    for change, problem in [("autoencoder.epochs=0", "autoencoder.epochs = 0: expected an integer >= 1"),
+                            ("autoencoder.epoch=3", "autoencoder.epoch: unknown key"),
+                            ("nothing.here=1", "-S nothing.here: no such key in params.yaml")]:
+        command = [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--seeds", "0", "-S", change]
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: -S") and problem in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert list(tmp_path.iterdir()) == []
