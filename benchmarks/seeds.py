@@ -36,6 +36,11 @@ SCORES = ("purity", "accuracy", "nmi", "ari")
 SPLITS = ("train", "test")
 
 
+def scored_stages():
+    """Names of dvc.yaml's stages from the one after fetch to evaluate, in order (the report left out)."""
+    return [name for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] if name not in ("fetch", "report")]
+
+
 def run_methods(folder, stage_names, variants):
     """Run the stages ``stage_names`` in ``folder`` with its params, then with each variant.
 
@@ -78,7 +83,7 @@ def main():
     parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
     add_set_option(parser)
     args = parser.parse_args()
-    stage_names = [name for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] if name not in ("fetch", "report")]
+    stage_names = scored_stages()
     per_seed = []
     for seed in args.seeds:
         per_seed.append(run_seed(seed, args.variants, stage_names, dict(args.set)))

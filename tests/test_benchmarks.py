@@ -19,7 +19,7 @@ from digitclust import models  # noqa: E402
 def test_a_variant_reruns_only_what_its_params_change_and_restores_trained_models(tiny_repo, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(tiny_repo, project, symlinks=True)
-    names = ["baseline", "preprocess", "train", "encode", "cluster", "evaluate"]
+    names = seeds.scored_stages()
     results = seeds.run_methods(project, names, ["ae_kmeans", "no_umap"])
     assert list(results) == ["baseline", "default", "ae_kmeans", "no_umap"]
     assert "Running stage 'train'" in (project / "ae_kmeans-train.log").read_text()
