@@ -1,4 +1,5 @@
-# `make repro` runs the pipeline, `make test` the test suite; both set up .venv first.
+# `make repro` runs the pipeline, `make test` the test suite; both set up .venv first, and
+# `make test` installs the Debian packages the tests need (scripts/test-deps).
 PYTHON ?= python3.11
 VENV := .venv
 ACTIVATE := . $(VENV)/bin/activate
@@ -6,7 +7,7 @@ ACTIVATE := . $(VENV)/bin/activate
 .PHONY: setup repro test
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
@@ -16,4 +17,5 @@ repro: setup
 	$(ACTIVATE) && dvc repro
 
 test: setup
+	scripts/test-deps
 	$(ACTIVATE) && python -m pytest

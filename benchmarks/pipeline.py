@@ -11,8 +11,8 @@ the purity reached, and whether the metrics equal the committed ones.
     python benchmarks/pipeline.py --train-sizes 10000 20000 40000 60000
     python benchmarks/pipeline.py -S autoencoder.epochs=5 # any params.yaml change
 
-Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz; another
-`data.dataset` is fetched in the scratch copy.
+Takes the dataset from data/dataset.npz when `dvc repro fetch` (or `dvc pull`) made it;
+without it, or for another `data.dataset`, the fetch stage runs in the scratch copy.
 """
 
 import argparse
@@ -28,10 +28,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-import throughput
-from digitclust import data, io, params
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the package is not installed: use this checkout's
+
+import throughput  # noqa: E402
+from digitclust import io, params, sources  # noqa: E402
+
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
 TEST_SHARE = 6  # the test split keeps MNIST's 60,000 : 10,000 ratio
 # Stage commands say `python`: make it this interpreter, with the packages it sees.
@@ -47,7 +49,9 @@ def run_stage(name, command, cwd):
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"stage {name} failed:\n{log.read_text()[-3000:]}")
+        lines = log.read_text().splitlines() or ["no output"]
+        reason = next((line for line in reversed(lines) if line.startswith("error: ")), lines[-1])
+        sys.exit(f"error: stage {name} failed: {reason.removeprefix('error: ')}")
     return seconds, usage.ru_maxrss / 1024
 
 
@@ -60,8 +64,9 @@ def write_changes(folder, changes):
     return values
 
 
-def check_changes(changes):
-    """Exit with one line naming the problem unless dotted-key ``changes`` (values) give valid params."""
+def checked_changes(changes):
+    """Dotted-key ``changes`` (text) as values; exits with one line naming the problem unless they give valid params."""
+    changes = {key: yaml.safe_load(value) for key, value in changes.items()}
     values = params.load(ROOT / "params.yaml")
     for key, value in changes.items():
         try:
@@ -72,6 +77,7 @@ def check_changes(changes):
         params.validate(values)
     except params.ParamsError as error:
         sys.exit(f"error: -S: {error}")
+    return changes
 
 
 def prepared_copy(folder, changes):
@@ -79,10 +85,10 @@ def prepared_copy(folder, changes):
 
     ``folder`` becomes a DVC project with an empty cache. The fetched dataset is cut to
     ``data.train_size`` and ``data.test_size``, as the skipped fetch stage would; when
-    ``changes`` name another ``data.dataset``, the fetch stage runs there instead.
+    ``changes`` name another ``data.dataset``, or nothing was fetched here, the fetch
+    stage runs there instead.
     """
-    changes = {key: yaml.safe_load(value) for key, value in changes.items()}
-    check_changes(changes)
+    changes = checked_changes(changes)
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
     for name in PROJECT_FILES:
         source = ROOT / name
@@ -90,11 +96,13 @@ def prepared_copy(folder, changes):
         copy(source, folder / name)
     values = write_changes(folder, changes)
     (folder / "data").mkdir()
-    if values["data"]["dataset"] != params.load(ROOT / "params.yaml")["data"]["dataset"]:
+    fetched = ROOT / "data" / "dataset.npz"
+    if values["data"]["dataset"] != params.load(ROOT / "params.yaml")["data"]["dataset"] or not fetched.is_file():
+        print(f"fetching {values['data']['dataset']} in the scratch copy", flush=True)
         run_stage("fetch", "dvc repro --single-item fetch", folder)
         return
-    with np.load(ROOT / "data" / "dataset.npz") as npz:
-        arrays = data.head(dict(npz), params.split_size(values, "train"), params.split_size(values, "test"))
+    with np.load(fetched) as npz:
+        arrays = sources.head(dict(npz), params.split_size(values, "train"), params.split_size(values, "test"))
     io.save_npz(folder / "data" / "dataset.npz", **arrays)
 
 
@@ -124,21 +132,38 @@ def benchmark(changes, logs=None):
     return rows, scores
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def params_change(text):
+    """``key=value`` as the pair ``(key, value)``."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"-S {text!r}: expected key=value, e.g. autoencoder.epochs=5")
+    return key, value
+
+
 def add_set_option(parser):
     """Give ``parser`` the option ``-S key=value`` (repeatable); ``args.set`` becomes a dict of the changes."""
-    parser.add_argument("-S", "--set", action="append", default=[], type=lambda change: tuple(change.split("=", 1)),
-                        help="params change, key=value")
+    parser.add_argument("-S", "--set", action="append", default=[], type=params_change, help="params change, key=value")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-sizes", type=int, nargs="*", default=[0], help="train images (0 = all)")
     add_set_option(parser)
     parser.add_argument("--logs", help="folder to keep each stage's log in (one subfolder per train size)")
     args = parser.parse_args()
     changes = dict(args.set)
-    for size in args.train_sizes:
-        sized = {**changes, "data.train_size": str(size), "data.test_size": str(size // TEST_SHARE)} if size else changes
+    runs = {size: {**changes, "data.train_size": str(size), "data.test_size": str(size // TEST_SHARE)} if size else changes
+            for size in args.train_sizes}
+    for sized in runs.values():
+        checked_changes(sized)  # every run's params, before the first one starts
+    for size, sized in runs.items():
         print(f"train images: {size or 'all'}; params changed: {sized or 'none'}")
         _, scores = benchmark(sized, args.logs and Path(args.logs) / f"train_{size or 'all'}")
         if not sized:

@@ -12,8 +12,8 @@ ACC, NMI and ARI.
     python benchmarks/seeds.py --seeds 0 1 --variants no_umap
     python benchmarks/seeds.py --seeds 0 --variants no_deskew -S data.dataset=fashion_mnist
 
-Needs `dvc repro fetch` (or `dvc pull`) first, for data/dataset.npz; another
-`data.dataset` is fetched in each scratch project.
+Takes the dataset from data/dataset.npz when `dvc repro fetch` (or `dvc pull`) made it;
+without it, or for another `data.dataset`, it is fetched in each scratch project.
 """
 
 import argparse
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline import ROOT, add_set_option, prepared_copy, run_stage, write_changes
+from pipeline import ROOT, OneLineParser, add_set_option, checked_changes, prepared_copy, run_stage, write_changes
 
 # Each variant undoes some pieces of the default, to show what each adds.
 VARIANTS = {
@@ -78,12 +78,14 @@ def summary_table(per_seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
     add_set_option(parser)
     args = parser.parse_args()
     stage_names = scored_stages()
+    for seed in args.seeds:
+        checked_changes({**dict(args.set), "seed": str(seed)})  # every seed's params, before the first run
     per_seed = []
     for seed in args.seeds:
         per_seed.append(run_seed(seed, args.variants, stage_names, dict(args.set)))

@@ -16,7 +16,7 @@ EPOCH_LINE = re.compile(r"epoch \d+/\d+: .*\((\d+(?:\.\d+)?) s\)")
 
 def weighted_layers(model):
     """Dense and Conv2D layers of ``model`` in order, looking inside nested models."""
-    import keras
+    from digitclust.backend import keras
 
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -60,9 +60,9 @@ def matmul_gflops(size=2048, repeats=10):
 
 def report(autoencoder_path, train_log, train_images, val_images):
     """Print the training throughput, the matrix-product speed and their ratio."""
-    import keras
+    from digitclust import inference
 
-    model = keras.models.load_model(autoencoder_path)
+    model = inference.load(autoencoder_path)
     seconds = epoch_seconds(train_log)
     achieved = training_flops(model, train_images, val_images, len(seconds)) / sum(seconds) / 1e9
     peak = matmul_gflops()

@@ -10,6 +10,8 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
+from digitclust import quiet
+
 log = logging.getLogger(__name__)
 
 
@@ -43,14 +45,21 @@ def nearest_neighbours(reference, queries, k):
     return indices, distances.astype(np.float32)
 
 
+def _import_umap():
+    """umap-learn, imported only where needed (loading numba is slow), without TensorFlow's start-up lines."""
+    with quiet.native_logs_discarded():  # umap imports TensorFlow for its parametric variant
+        import umap
+        import umap.umap_
+    return umap
+
+
 def fit_umap(features, n_components, n_neighbors, min_dist, n_epochs, seed):
     """Embed ``features`` (N, d) with a seeded UMAP; return the (N, n_components) embedding.
 
     The neighbour graph is an exact search done on all cores, so only UMAP's
     layout runs on one core (seeding makes it do so).
     """
-    import umap  # imported here: loading numba is slow and only this step needs it
-
+    umap = _import_umap()
     log.info("exact %d-nearest-neighbour graph of %d points", n_neighbors, len(features))
     indices, distances = nearest_neighbours(features, features, n_neighbors)
     reducer = umap.UMAP(
@@ -64,7 +73,8 @@ def fit_umap(features, n_components, n_neighbors, min_dist, n_epochs, seed):
         verbose=True,
         tqdm_kwds={"disable": True},  # verbose already logs every few epochs
     )
-    return reducer.fit_transform(features).astype(np.float32)
+    with quiet.printed_to_log(log, skip_prefix="UMAP("):  # its repr would print the whole neighbour graph
+        return reducer.fit_transform(features).astype(np.float32)
 
 
 def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, n_epochs, seed):
@@ -74,8 +84,7 @@ def umap_embed(train_codes, test_codes, n_components, n_neighbors, min_dist, n_e
     positions, which is how UMAP's own transform starts; test codes never shape the
     embedding. Returns embeddings (N, n_components) and (M, n_components).
     """
-    from umap.umap_ import smooth_knn_dist
-
+    smooth_knn_dist = _import_umap().umap_.smooth_knn_dist
     train_embedding = fit_umap(train_codes, n_components, n_neighbors, min_dist, n_epochs, seed)
     log.info("placing %d test codes by their train neighbours", len(test_codes))
     indices, distances = nearest_neighbours(train_codes, test_codes, n_neighbors)
@@ -115,13 +124,16 @@ def cluster_means(features, assignments, k):
 def typical_members(features, assignments, k, n):
     """Indices of the ``n`` members of each cluster nearest to and farthest from its mean.
 
-    Returns two lists of k index arrays (nearest first; farthest first), each of at most n.
+    Returns two (k, n) integer arrays (nearest first; farthest first). A cluster of
+    fewer than n members fills the rest of its rows with -1, so that column i always
+    holds the i-th nearest or farthest.
     """
     distances = np.linalg.norm(features - cluster_means(features, assignments, k)[assignments], axis=1)
-    nearest, farthest = [], []
+    nearest, farthest = np.full((k, n), -1), np.full((k, n), -1)
     for cluster in range(k):
         members = np.flatnonzero(assignments == cluster)
         ranked = members[np.argsort(distances[members], kind="stable")]
-        nearest.append(ranked[:n])
-        farthest.append(ranked[::-1][:n])
+        shown = min(n, len(ranked))
+        nearest[cluster, :shown] = ranked[:shown]
+        farthest[cluster, :shown] = ranked[::-1][:shown]
     return nearest, farthest

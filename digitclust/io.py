@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from digitclust.errors import PipelineError
+
 # A fixed timestamp makes the zip container of an .npz byte-for-byte reproducible.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -51,10 +53,59 @@ def save_npz(path, **arrays):
             archive.writestr(info, buffer.getvalue())
 
 
-def load_npz(path):
-    """Read every array of an .npz into a plain dict."""
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+def save_keras(model, path):
+    """Save a Keras ``model`` to a .keras file whose bytes depend only on the model.
+
+    Keras writes the save date into ``metadata.json`` and Python object ids
+    (``shared_object_id``) into ``config.json``, and dates every zip entry. Here the
+    date is dropped, the ids are renumbered in order of appearance and the entries
+    get a fixed timestamp, so saving the same model twice gives the same bytes.
+    """
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+        with zipfile.ZipFile(tmp) as archive:
+            entries = [(info, archive.read(info)) for info in archive.infolist()]
+        with zipfile.ZipFile(tmp, "w") as archive:
+            for info, content in entries:
+                if info.filename == "metadata.json":
+                    content = _json_bytes({k: v for k, v in json.loads(content).items() if k != "date_saved"})
+                elif info.filename == "config.json":
+                    content = _json_bytes(_renumbered_object_ids(json.loads(content), {}))
+                stable = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
+                stable.compress_type, stable.external_attr = info.compress_type, 0o644 << 16
+                archive.writestr(stable, content)
+
+
+def _json_bytes(payload):
+    return json.dumps(payload, sort_keys=True).encode()
+
+
+def _renumbered_object_ids(node, numbers):
+    """``node`` with every ``shared_object_id`` replaced by its order of first appearance."""
+    if isinstance(node, list):
+        return [_renumbered_object_ids(item, numbers) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: numbers.setdefault(value, len(numbers)) if key == "shared_object_id" else _renumbered_object_ids(value, numbers)
+        for key, value in node.items()
+    }
+
+
+def load_npz(path, names=None):
+    """Read the arrays ``names`` (all by default) of an .npz into a plain dict.
+
+    A missing file raises FileNotFoundError; a damaged one, or one without an array
+    asked for, raises a one-line PipelineError naming the file.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in names or archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        reason = " ".join(str(error).split()).strip("'")
+        raise PipelineError(f"{path}: damaged, or not written by this pipeline ({reason}); `dvc repro --force` rebuilds it") from None
 
 
 def write_json(path, payload):

@@ -4,11 +4,15 @@ Every problem is reported as one line naming the key, the value found and what i
 allowed, e.g. ``params.yaml: autoencoder.epochs = 0: expected an integer >= 1``.
 """
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
+
+from digitclust import resources
+from digitclust.errors import PipelineError
 
 DATASETS = ("mnist", "fashion_mnist")
 SOURCE_KINDS = {"npz_url": "url", "idx_url": "url", "idx_dir": "path", "npm": "package"}
@@ -19,9 +23,11 @@ MANIFOLDS = ("none", "umap")
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 # Split sizes of both supported datasets (MNIST and Fashion-MNIST share them).
 FULL_SIZES = {"train": 60_000, "test": 10_000}
+# UMAP refuses a min_dist above its spread, which fit_umap leaves at UMAP's default.
+UMAP_SPREAD = 1
 
 
-class ParamsError(ValueError):
+class ParamsError(PipelineError, ValueError):
     """A parameter is missing, unknown or has a value that cannot work."""
 
 
@@ -32,24 +38,34 @@ class Rule:
     types: tuple
     check: Callable[[Any], bool]
     allowed: str
+    cap: Any = None  # an upper limit, named only to a value above it
 
     def validate(self, key, value):
         is_stray_bool = isinstance(value, bool) and bool not in self.types  # YAML's true must not pass as 1
         if is_stray_bool or not isinstance(value, self.types) or not self.check(value):
             raise ParamsError(f"{key} = {value!r}: expected {self.allowed}")
+        if self.cap is not None and value > self.cap:
+            raise ParamsError(f"{key} = {value!r}: expected {self.allowed} and <= {self.cap}")
 
 
-def integer(minimum, maximum=None):
+def integer(minimum, maximum=None, cap=None):
+    """An integer >= ``minimum``.
+
+    ``maximum`` bounds its domain (a split size) and is always named; ``cap`` guards against a
+    run that never ends or an allocation that cannot be made, and is named to a value above it.
+    """
     bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-    return Rule((int,), lambda v: v >= minimum and (maximum is None or v <= maximum), f"an integer {bound}")
+    return Rule((int,), lambda v: v >= minimum and (maximum is None or v <= maximum), f"an integer {bound}", cap)
 
 
-def positive_number():
-    return Rule((int, float), lambda v: v > 0, "a number > 0")
+def number(minimum, above=False, cap=None):
+    """A number >= ``minimum`` (> with ``above``) and finite: at most ``cap``, or without one a float's range."""
+    def check(v):
+        in_range = v > minimum if above else v >= minimum  # false for nan
+        return in_range and (cap is not None or abs(v) <= sys.float_info.max)  # exact for ints of any size too
 
-
-def number_at_least(minimum):
-    return Rule((int, float), lambda v: v >= minimum, f"a number >= {minimum}")
+    lower = f"> {minimum}" if above else f">= {minimum}"
+    return Rule((int, float), check, f"a number {lower}" + ("" if cap is not None else " and finite"), cap)
 
 
 def flag():
@@ -60,16 +76,18 @@ def choice(*options):
     return Rule((str,), lambda v: v in options, "one of " + ", ".join(options))
 
 
-def source_list():
-    def check(sources):
-        return all(
-            isinstance(s, dict) and s.get("kind") in SOURCE_KINDS and set(s) == {"kind", SOURCE_KINDS[s["kind"]]}
-            and isinstance(s[SOURCE_KINDS[s["kind"]]], str)
-            for s in sources
-        ) and len(sources) > 0
+def _is_source(entry):
+    """A mapping of a known ``kind`` and that kind's location field, a non-empty string."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str):
+        return False
+    field = SOURCE_KINDS.get(entry["kind"])
+    return set(entry) == {"kind", field} and isinstance(entry[field], str) and entry[field].strip() != ""
 
-    shapes = "; ".join(f"{{kind: {kind}, {field}: ...}}" for kind, field in SOURCE_KINDS.items())
-    return Rule((list,), check, f"a non-empty list of sources, each one of: {shapes}")
+
+def source_list():
+    shapes = "; ".join(f"{{kind: {kind}, {field}: <text>}}" for kind, field in SOURCE_KINDS.items())
+    return Rule((list,), lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
+                f"a non-empty list of sources, each one of: {shapes}")
 
 
 SCHEMA = {
@@ -78,37 +96,37 @@ SCHEMA = {
         "dataset": choice(*DATASETS),
         "train_size": integer(0, FULL_SIZES["train"]),
         "test_size": integer(0, FULL_SIZES["test"]),
-        "timeout_s": positive_number(),
+        "timeout_s": number(0, above=True, cap=3600),  # Python's sockets refuse huge timeouts
         "sources": {name: source_list() for name in DATASETS},
     },
     "kmeans": {
         "k": integer(2),
-        "n_init": integer(1),
-        "max_iter": integer(1),
+        "n_init": integer(1, cap=1000),  # fit_kmeans draws every restart's seed up front
+        "max_iter": integer(1, cap=100_000),
         "algorithm": choice(*KMEANS_ALGORITHMS),
     },
     "autoencoder": {
         "architecture": choice(*ARCHITECTURES),
         "deskew": flag(),
-        "code_size": integer(1),
-        "epochs": integer(1),
-        "batch_size": integer(1),
+        "code_size": integer(1),  # bounded by the memory check
+        "epochs": integer(1, cap=100_000),
+        "batch_size": integer(1, cap=FULL_SIZES["train"]),
         "optimizer": choice(*OPTIMIZERS),
-        "learning_rate": positive_number(),
+        "learning_rate": number(0, above=True),
         "loss": choice(*LOSSES),
         "xla": flag(),
         "checkpoint": flag(),
     },
     "report": {
-        "typical_images": integer(1),
+        "typical_images": integer(1, cap=50),  # the picture gets twice as many columns
     },
     "cluster": {
         "manifold": choice(*MANIFOLDS),
         "umap": {
-            "n_components": integer(1),
-            "n_neighbors": integer(2),
-            "min_dist": number_at_least(0),
-            "n_epochs": integer(1),
+            "n_components": integer(1),  # bounded by data.train_size and the memory check
+            "n_neighbors": integer(2),  # bounded by both split sizes
+            "min_dist": number(0, cap=UMAP_SPREAD),
+            "n_epochs": integer(1, cap=10_000),
         },
     },
 }
@@ -129,6 +147,14 @@ def _validate(tree, schema, prefix=""):
             rule.validate(f"{prefix}{key}", tree[key])
 
 
+def value_of(params, key):
+    """The value of the dotted ``key`` (``autoencoder.epochs``) in ``params``."""
+    node = params
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
 def set_value(params, key, value):
     """Set the dotted ``key`` (``autoencoder.epochs``) of ``params`` to ``value``; None removes it."""
     *parents, leaf = key.split(".")
@@ -146,22 +172,58 @@ def split_size(params, split):
     return params["data"][f"{split}_size"] or FULL_SIZES[split]
 
 
-def _check_combinations(params):
+def _check_clusters(params):
     k = params["kmeans"]["k"]
     for split in FULL_SIZES:
         if k > split_size(params, split):
             raise ParamsError(
                 f"kmeans.k = {k}: more clusters than data.{split}_size = {split_size(params, split)} images"
             )
+
+
+def _check_umap(params):
+    """UMAP's limits on what it embeds: the test codes (the report's map) and, with manifold umap, the train codes.
+
+    Each point needs fewer neighbours than there are points, and the spectral start of
+    an embedding in d dimensions needs d < points - 1.
+    """
     umap = params["cluster"]["umap"]
-    if params["cluster"]["manifold"] == "umap" and umap["n_neighbors"] >= split_size(params, "train"):
-        raise ParamsError(f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.train_size")
+    n_train, n_test = split_size(params, "train"), split_size(params, "test")
+    if umap["n_neighbors"] >= n_test:
+        raise ParamsError(f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.test_size = {n_test}"
+                          " (the report maps the test codes with UMAP)")
+    if n_test < resources.REPORT_MAP_COMPONENTS + 2:
+        raise ParamsError(f"data.test_size = {n_test}: the report's 2-D UMAP map needs at least"
+                          f" {resources.REPORT_MAP_COMPONENTS + 2} test images")
+    if params["cluster"]["manifold"] != "umap":
+        return
+    if umap["n_neighbors"] >= n_train:
+        raise ParamsError(f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.train_size = {n_train}")
+    if umap["n_components"] >= n_train - 1:
+        raise ParamsError(f"cluster.umap.n_components = {umap['n_components']}: must be below data.train_size - 1"
+                          f" = {n_train - 1} (UMAP's spectral initialisation)")
+
+
+def _check_memory(params):
+    """Refuse params whose stage would need more memory than this machine has, naming the key most responsible."""
+    available = resources.machine_memory()
+    sizes = (split_size(params, "train"), split_size(params, "test"))
+    for stage, parts in resources.estimates(params, *sizes).items():
+        needed = sum(parts.values())
+        if needed > available:
+            key = max(parts, key=parts.get)
+            raise ParamsError(
+                f"{key} = {value_of(params, key)!r}: the {stage} stage needs about {resources.gib(needed)} of memory"
+                f" (estimate), this machine has {resources.gib(available)}"
+            )
 
 
 def validate(params):
     """Raise ParamsError naming the first problem in ``params``; return them unchanged."""
     _validate(params, SCHEMA)
-    _check_combinations(params)
+    _check_clusters(params)
+    _check_umap(params)
+    _check_memory(params)
     return params
 
 
@@ -172,7 +234,7 @@ def load(path="params.yaml"):
         params = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found; run from the repository root") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits
         raise ParamsError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
     try:
         return validate(params)

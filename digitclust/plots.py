@@ -47,7 +47,10 @@ def reconstructions(originals, reconstructed, path, title="originals (top) and r
 
 
 def image_grid(rows, path, title, row_labels, column_labels=None):
-    """Draw ``rows``, a list of image stacks (n_i, 28, 28), one stack per labelled row."""
+    """Draw ``rows``, a list of image stacks (n_i, 28, 28), one stack per labelled row.
+
+    A row may also be a list of images in which None leaves its cell blank.
+    """
     n_columns = max(1, max(len(row) for row in rows))
     figure, axes = plt.subplots(len(rows), n_columns, figsize=(n_columns * 0.8 + 1.2, len(rows) * 0.8 + 0.6),
                                 squeeze=False)
@@ -57,7 +60,7 @@ def image_grid(rows, path, title, row_labels, column_labels=None):
             axis.set_xticks([])
             axis.set_yticks([])
             axis.set_frame_on(False)
-            if c < len(row):
+            if c < len(row) and row[c] is not None:
                 axis.imshow(row[c], cmap="gray", vmin=0, vmax=1)
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
     for c, label in enumerate(column_labels or []):

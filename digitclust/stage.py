@@ -1,16 +1,30 @@
-"""What every stage script shares: logging, argument parsing and one-line errors."""
+"""What every stage script shares: logging, arguments, params and one-line errors.
+
+A stage script imports its heavy libraries (Keras, UMAP) inside its ``main``, so that
+``run`` has validated the params before any of them is loaded.
+"""
 
 import argparse
 import logging
 import signal
 import sys
+from pathlib import Path
 
-from digitclust import data, params
+import yaml
+
+from digitclust import errors, params
 
 log = logging.getLogger("digitclust")
 
 # Errors a user can act on: reported as one line, without a traceback.
-EXPECTED_ERRORS = (params.ParamsError, data.FetchError, data.SourceError, OSError)
+EXPECTED_ERRORS = (errors.PipelineError, OSError)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of a stage."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
 
 
 def _interrupt(signum, frame):
@@ -18,20 +32,72 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def declared_params(name, dvc_file="dvc.yaml"):
+    """The params keys (``autoencoder.batch_size``, or a whole section) that stage ``name`` declares."""
+    try:
+        stages = yaml.safe_load(Path(dvc_file).read_text())["stages"]
+        return stages[name].get("params", [])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        raise errors.PipelineError(f"{dvc_file}: no stage {name!r}; run stages with `dvc repro`") from None
+
+
+class UndeclaredParam(KeyError):
+    """A stage read a params key that its ``params`` in dvc.yaml do not list."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class DeclaredParams(dict):
+    """A section of the params that raises ``UndeclaredParam`` for a key its stage did not declare."""
+
+    def __init__(self, values, stage, prefix=""):
+        super().__init__(values)
+        self.stage, self.prefix = stage, prefix
+
+    def __missing__(self, key):
+        raise UndeclaredParam(
+            f"stage {self.stage} reads {self.prefix}{key} from params.yaml, but its params in dvc.yaml do not list it"
+        )
+
+
+def restricted_params(values, keys, stage):
+    """The part of ``values`` that the dotted ``keys`` name, as nested ``DeclaredParams`` of ``stage``."""
+    view = {}
+    for key in keys:
+        *parents, leaf = key.split(".")
+        source, target = values, view
+        for parent in parents:
+            source, target = source[parent], target.setdefault(parent, {})
+        target[leaf] = source[leaf]
+    return _declared(view, stage, "")
+
+
+def _declared(tree, stage, prefix):
+    sections = {
+        key: _declared(value, stage, f"{prefix}{key}.") if isinstance(value, dict) else value
+        for key, value in tree.items()
+    }
+    return DeclaredParams(sections, stage, prefix)
+
+
 def run(main, description, *paths):
     """Parse ``paths`` from the command line, load params and call ``main(params, args)``.
 
+    ``main`` sees only the params its stage declares in dvc.yaml (the stage is named
+    after the script's file, ``stages/<name>.py``); reading any other key raises ``UndeclaredParam``.
     Exits 1 with ``error: <message>`` on an expected error and 130 on Ctrl-C;
     outputs are written atomically, so neither leaves a partial file behind.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    parser = argparse.ArgumentParser(description=description)
+    parser = OneLineParser(description=description)
     for path in paths:
         parser.add_argument(path)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)
+    name = Path(sys.argv[0]).stem
     try:
-        main(params.load(), args)
+        main(restricted_params(params.load(), declared_params(name), name), args)
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

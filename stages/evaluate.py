@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from digitclust import io, metrics, plots, stage
+from digitclust import data, io, metrics, plots, stage
 
 METHODS = ("baseline", "autoencoder")
 SPLITS = ("train", "test")
@@ -13,8 +12,7 @@ PLOTTED_SPLIT = "test"
 
 
 def main(p, args):
-    with np.load(args.dataset) as npz:
-        labels = {split: npz[f"y_{split}"] for split in SPLITS}
+    labels = data.load_labels(args.dataset)
     results = {}
     for method in METHODS:
         assignments = io.load_npz(Path(args.assignments) / f"{method}.npz")

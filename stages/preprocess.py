@@ -4,14 +4,15 @@ Done once here, so that training, encoding and the report read the same images
 instead of each deskewing them again.
 """
 
-from digitclust import data, io, stage
+from digitclust import data, io, stage, transforms
 
 
 def main(p, args):
     deskewed = p["autoencoder"]["deskew"]
     inputs = {}
     for split in ("train", "test"):
-        inputs[f"x_{split}"], _ = data.load_images(args.dataset, split, deskewed)
+        images, _ = data.load_images(args.dataset, split)
+        inputs[f"x_{split}"] = transforms.deskew(images) if deskewed else images
     stage.log.info("read %s; %s %d train and %d test images", args.dataset,
                    "deskewed" if deskewed else "scaled", len(inputs["x_train"]), len(inputs["x_test"]))
     io.save_npz(args.output, **inputs)

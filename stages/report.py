@@ -4,13 +4,14 @@ Also the autoencoder's training curves and reconstructions, kept here rather tha
 train stage so that every output of training is cached (and restorable from DVC's run cache).
 """
 
+import functools
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from digitclust import clustering, data, io, metrics, models, plots, stage
+from digitclust import clustering, data, io, metrics, plots, stage
 
 
 METHODS = ("baseline", "autoencoder")
@@ -26,7 +27,7 @@ def majority_order(labels, assignments):
     return order, [f"{c} → {majority[c]}" for c in order]
 
 
-def draw_centres(p, args, autoencoder, labels, assignments, codes, out):
+def draw_centres(p, args, decode, labels, assignments, codes, out):
     k = p["kmeans"]["k"]
     train_images, _ = data.load_images(args.dataset, "train")
     order, names = majority_order(labels, assignments["baseline"]["train"])
@@ -36,17 +37,16 @@ def draw_centres(p, args, autoencoder, labels, assignments, codes, out):
                      [""], names)
     order, names = majority_order(labels, assignments["autoencoder"]["train"])
     mean_codes = clustering.cluster_means(codes["train"], assignments["autoencoder"]["train"], k)[order]
-    decoder = models.decoder_of(autoencoder)
-    decoded = models.decode(decoder, mean_codes, p["autoencoder"]["batch_size"])
+    decoded = decode(mean_codes)
     plots.image_grid([decoded], out / "centres_autoencoder.png", "autoencoder: decoded mean code of each cluster (cluster → majority digit)",
                      [""], names)
 
 
-def draw_training(p, args, autoencoder, out):
+def draw_training(args, reconstruct, out):
     with io.atomic_path(out / "history.csv") as tmp:
         shutil.copyfile(args.history, tmp)
     originals = data.load_inputs(args.inputs, "test")[:N_RECONSTRUCTED]
-    reconstructed = models.reconstruct(autoencoder, originals, p["autoencoder"]["batch_size"])
+    reconstructed = reconstruct(originals)
     plots.reconstructions(originals, reconstructed, out / "reconstructions.png")
 
 
@@ -62,17 +62,21 @@ def draw_typical(p, test_images, test_labels, test_assignments, test_codes, out)
 
 def main(p, args):
     out = Path(args.output)
-    with np.load(args.dataset) as npz:
-        labels = {split: npz[f"y_{split}"] for split in SPLITS}
+    labels = data.load_labels(args.dataset)
     codes = io.load_npz(args.codes)
     assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
     stage.log.info("read %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.autoencoder)
 
-    models.configure_backend()
-    autoencoder = models.load(args.autoencoder)
-    draw_centres(p, args, autoencoder, labels["train"], assignments, codes, out)
+    from digitclust import architecture, backend, inference
+
+    backend.configure()
+    autoencoder = inference.load(args.autoencoder)
+    batch_size = p["autoencoder"]["batch_size"]
+    decode = functools.partial(inference.decode, architecture.decoder_of(autoencoder), batch_size=batch_size)
+    reconstruct = functools.partial(inference.reconstruct, autoencoder, batch_size=batch_size)
+    draw_centres(p, args, decode, labels["train"], assignments, codes, out)
     test_images, _ = data.load_images(args.dataset, "test")
-    draw_training(p, args, autoencoder, out)
+    draw_training(args, reconstruct, out)
     draw_typical(p, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     umap = p["cluster"]["umap"]
     embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], umap["n_epochs"], p["seed"])

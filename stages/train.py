@@ -8,9 +8,7 @@ import hashlib
 import json
 import shutil
 
-import pandas as pd
-
-from digitclust import data, io, models, stage
+from digitclust import data, io, stage
 
 
 def fingerprint(p, inputs):
@@ -24,34 +22,39 @@ def fingerprint(p, inputs):
 
 def prepare(p, checkpoint, key):
     """Return ``(autoencoder, epochs_done, history)``, resumed from ``checkpoint`` when it holds this run."""
+    from digitclust import architecture, checkpoints, training
+
     config = p["autoencoder"]
-    resumed = models.load_checkpoint(checkpoint, key) if config["checkpoint"] else None
+    resumed = checkpoints.load_checkpoint(checkpoint, key) if config["checkpoint"] else None
     if resumed is not None:
         stage.log.info("resuming from %s after epoch %d", checkpoint, resumed[1])
         return resumed
-    autoencoder, _ = models.build_autoencoder(config["architecture"], config["code_size"])
-    models.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"], config["xla"])
+    autoencoder, _ = architecture.build_autoencoder(config["architecture"], config["code_size"])
+    training.compile_autoencoder(autoencoder, config["optimizer"], config["learning_rate"], config["loss"], config["xla"])
     return autoencoder, 0, None
 
 
 def main(p, args):
+    import pandas as pd
+
+    from digitclust import architecture, backend, checkpoints, training
+
     config = p["autoencoder"]
-    models.set_seed(p["seed"], config["xla"])
+    backend.set_seed(p["seed"], config["xla"])
     train_images, test_images = (data.load_inputs(args.inputs, split) for split in ("train", "test"))
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.inputs)
     key = fingerprint(p, args.inputs)
     autoencoder, done, history = prepare(p, args.checkpoint, key)
 
     def save_progress(epochs_done, history_so_far):
-        models.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
+        checkpoints.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
 
-    history = models.train(
+    history = training.train(
         autoencoder, train_images, test_images, config["epochs"], config["batch_size"], p["seed"],
         start=done, history=history, after_epoch=save_progress if config["checkpoint"] else None,
     )
-    for model, path in ((autoencoder, args.autoencoder), (models.encoder_of(autoencoder), args.encoder)):
-        with io.atomic_path(path, suffix=".keras") as tmp:
-            model.save(tmp)
+    for model, path in ((autoencoder, args.autoencoder), (architecture.encoder_of(autoencoder), args.encoder)):
+        io.save_keras(model, path)
         stage.log.info("wrote %s", path)
     table = pd.DataFrame(history).rename_axis("epoch").reset_index()
     table["epoch"] += 1

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from digitclust import data
+from digitclust import idx
 from helpers import commit, copy_project, dvc
 
 # Real MNIST, but few images and little training: the whole pipeline in about two minutes.
@@ -39,7 +39,7 @@ def tiny_arrays(n_train=12, n_test=4, seed=0):
 def write_idx_dir(folder, arrays, gzipped=()):
     """Write the four IDX files of ``arrays`` into ``folder``; names in ``gzipped`` get .gz."""
     folder.mkdir(parents=True, exist_ok=True)
-    for key, name in data.IDX_FILES.items():
+    for key, name in idx.IDX_FILES.items():
         raw = idx_bytes(arrays[key])
         if name in gzipped:
             (folder / f"{name}.gz").write_bytes(gzip.compress(raw))
@@ -52,8 +52,8 @@ def write_idx_dir(folder, arrays, gzipped=()):
 def tiny_dataset(monkeypatch):
     """Register the checksums of a tiny dataset as those of ``mnist``; return its arrays."""
     arrays = tiny_arrays()
-    checksums = {name: data.sha256(idx_bytes(arrays[key])) for key, name in data.IDX_FILES.items()}
-    monkeypatch.setitem(data.SHA256, "mnist", {**data.SHA256["mnist"], **checksums})
+    checksums = {name: idx.sha256(idx_bytes(arrays[key])) for key, name in idx.IDX_FILES.items()}
+    monkeypatch.setitem(idx.SHA256, "mnist", {**idx.SHA256["mnist"], **checksums})
     return arrays
 
 

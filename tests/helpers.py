@@ -22,6 +22,33 @@ def environment():
     return env
 
 
+def stage_environment():
+    """``environment()`` in which ``python -m stages.<name>`` finds this checkout's stages and package.
+
+    Only for running a stage script outside a DVC project: DVC runs them in the project's own folder.
+    """
+    return {**environment(), "PYTHONPATH": str(ROOT)}
+
+
+def stage_command(name, *args):
+    """The command line that runs stage ``name`` with ``args``, as dvc.yaml does."""
+    return [sys.executable, "-m", f"stages.{name}", *args]
+
+
+def stage_folder(folder, changes=None):
+    """Give ``folder`` the project's dvc.yaml and params.yaml (with dotted-key ``changes``), to run stages in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy2(ROOT / name, folder / name)
+    write_params(folder, changes or {})
+    return folder
+
+
+def run_stage(folder, name, *args):
+    """Run stage ``name`` with ``args`` in ``folder`` (see ``stage_folder``); return the completed process."""
+    return subprocess.run(stage_command(name, *args), cwd=folder, env=stage_environment(), capture_output=True, text=True)
+
+
 def run(command, cwd, check=True):
     """Run ``command`` in ``cwd``; return the completed process with text output."""
     result = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True)

@@ -3,16 +3,14 @@
 import json
 import signal
 import subprocess
-import sys
 import time
 
-import keras
 import numpy as np
 import pytest
 
 from conftest import tiny_arrays
-from digitclust import io
-from helpers import ROOT, environment, write_params
+from digitclust import inference, io
+from helpers import stage_command, stage_environment, stage_folder, write_params
 
 TRAIN_OUTPUTS = ["autoencoder.keras", "encoder.keras", "history.csv"]
 STAGES = {
@@ -22,11 +20,9 @@ STAGES = {
 
 
 def workspace(folder, changes):
-    """A folder with params.yaml (default params plus ``changes``), a small dataset in data.npz
+    """A folder with dvc.yaml, params.yaml (default params plus ``changes``), a small dataset in data.npz
     and its images as the autoencoder's inputs in inputs.npz."""
-    folder.mkdir(exist_ok=True)
-    (folder / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    write_params(folder, changes)
+    stage_folder(folder, changes)
     arrays = tiny_arrays(n_train=600, n_test=100)
     io.save_npz(folder / "data.npz", **arrays)
     io.save_npz(folder / "inputs.npz", **{key: arrays[key] / np.float32(255) for key in ("x_train", "x_test")})
@@ -43,9 +39,9 @@ def as_in_a_terminal():
 
 def start_stage(folder, name):
     args = STAGES[name][0]
-    command = [sys.executable, "-u", str(ROOT / "stages" / f"{name}.py"), *args]
     return subprocess.Popen(
-        command, cwd=folder, env=environment(), stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal
+        stage_command(name, *args), cwd=folder, env={**stage_environment(), "PYTHONUNBUFFERED": "1"},
+        stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal,
     )
 
 
@@ -77,7 +73,7 @@ def test_a_stopped_stage_leaves_no_output(tmp_path, name, signum):
     log = "".join(lines) + rest
     assert process.returncode == 130, log
     assert log.strip().splitlines()[-1].startswith("error: interrupted; the stage left no partial output")
-    assert sorted(p.name for p in folder.iterdir()) == ["data.npz", "inputs.npz", "params.yaml"]
+    assert sorted(p.name for p in folder.iterdir()) == ["data.npz", "dvc.yaml", "inputs.npz", "params.yaml"]
 
 
 def test_training_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_path):
@@ -97,7 +93,7 @@ def test_training_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_pat
     assert f"resuming from checkpoints after epoch {done}" in log
 
     assert (resumed / "history.csv").read_text() == (whole / "history.csv").read_text()
-    weights = [keras.models.load_model(folder / "encoder.keras").get_weights() for folder in (whole, resumed)]
+    weights = [inference.load(folder / "encoder.keras").get_weights() for folder in (whole, resumed)]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
     assert not (resumed / "checkpoints").exists()
 

@@ -39,3 +39,18 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left on device"):
         io.save_npz(tmp_path / "codes.npz", train=np.zeros(3))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_save_keras_writes_the_same_bytes_every_time(tmp_path):
+    import time
+
+    from digitclust import architecture, inference
+
+    autoencoder, _ = architecture.build_autoencoder("dense", 3)
+    io.save_keras(autoencoder, tmp_path / "one.keras")
+    time.sleep(2.1)  # Keras dates its files to the second, zip entries to two seconds
+    io.save_keras(autoencoder, tmp_path / "two.keras")
+    assert (tmp_path / "one.keras").read_bytes() == (tmp_path / "two.keras").read_bytes()
+    loaded = inference.load(tmp_path / "one.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), autoencoder.get_weights()))
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in autoencoder.layers]

@@ -1,19 +1,41 @@
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from digitclust import params
+from digitclust import clustering, params, plots, resources
 
 DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+GIB = 2**30
+INF, NAN = yaml.safe_load(".inf"), yaml.safe_load(".nan")  # what params.yaml's .inf and .nan load as
+
+
+@pytest.fixture(autouse=True)
+def machine_of_24_gib(monkeypatch):
+    """The memory check sees a 24 GiB machine, whatever runs the tests."""
+    monkeypatch.setattr(resources, "machine_memory", lambda: 24 * GIB)
+
+
+def with_changes(changes):
+    """The default params with each dotted key of ``changes`` set to its value (None removes it)."""
+    changed = copy.deepcopy(DEFAULTS)
+    for key, value in changes.items():
+        params.set_value(changed, key, value)
+    return changed
 
 
 def with_change(key, value):
     """The default params with dotted ``key`` set to ``value`` (None removes it)."""
-    changed = copy.deepcopy(DEFAULTS)
-    params.set_value(changed, key, value)
-    return changed
+    return with_changes({key: value})
+
+
+def assert_refused(changed, message):
+    with pytest.raises(params.ParamsError) as caught:
+        params.validate(changed)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
 
 
 def test_the_committed_params_are_valid():
@@ -47,13 +69,108 @@ def test_the_committed_params_are_valid():
         ("cluster.umap.n_epochs", 0, "cluster.umap.n_epochs = 0: expected an integer >= 1"),
         ("kmeans.algorithm", "auto", "kmeans.algorithm = 'auto': expected one of lloyd, elkan"),
         ("seed", 1.5, "seed = 1.5: expected an integer from 0 to 2147483647"),
+        # Numbers must be finite.
+        ("autoencoder.learning_rate", INF, "autoencoder.learning_rate = inf: expected a number > 0 and finite"),
+        ("autoencoder.learning_rate", NAN, "autoencoder.learning_rate = nan: expected a number > 0 and finite"),
+        ("data.timeout_s", INF, "data.timeout_s = inf: expected a number > 0 and <= 3600"),
+        ("data.timeout_s", -INF, "data.timeout_s = -inf: expected a number > 0"),
+        ("data.timeout_s", 1e10, "data.timeout_s = 10000000000.0: expected a number > 0 and <= 3600"),
+        ("cluster.umap.min_dist", NAN, "cluster.umap.min_dist = nan: expected a number >= 0"),
+        ("cluster.umap.min_dist", INF, "cluster.umap.min_dist = inf: expected a number >= 0 and <= 1"),
+        # Malformed sources.
+        ("data.sources.mnist", [{"kind": ["npm"], "package": "x"}], "data.sources.mnist = [{'kind': ['npm'], 'package': 'x'}]: expected a non-empty list of sources, each one of: {kind: npz_url, url: <text>}"),
+        ("data.sources.mnist", [{"kind": "idx_dir", "path": ["a"]}], "data.sources.mnist = [{'kind': 'idx_dir', 'path': ['a']}]: expected a non-empty list"),
+        ("data.sources.mnist", [{"kind": "npz_url", "url": ""}], "data.sources.mnist = [{'kind': 'npz_url', 'url': ''}]: expected a non-empty list"),
+        ("data.sources.mnist", [{"kind": "npm"}], "data.sources.mnist = [{'kind': 'npm'}]: expected a non-empty list"),
+        ("data.sources.mnist", [{"kind": "npm", "package": "x", "url": "y"}], "data.sources.mnist = [{'kind': 'npm', 'package': 'x', 'url': 'y'}]: expected"),
+        ("data.sources.mnist", ["data/idx"], "data.sources.mnist = ['data/idx']: expected a non-empty list"),
+        ("data.sources.fashion_mnist", [], "data.sources.fashion_mnist = []: expected a non-empty list"),
+        # UMAP's own limits.
+        ("cluster.umap.min_dist", 1.5, "cluster.umap.min_dist = 1.5: expected a number >= 0 and <= 1"),
+        ("cluster.umap.n_neighbors", 1, "cluster.umap.n_neighbors = 1: expected an integer >= 2"),
+        ("cluster.umap.n_components", 0, "cluster.umap.n_components = 0: expected an integer >= 1"),
+        ("cluster.umap.n_epochs", 10_001, "cluster.umap.n_epochs = 10001: expected an integer >= 1 and <= 10000"),
+        # Caps against endless loops and impossible allocations.
+        ("kmeans.n_init", 1001, "kmeans.n_init = 1001: expected an integer >= 1 and <= 1000"),
+        ("kmeans.max_iter", 100_001, "kmeans.max_iter = 100001: expected an integer >= 1 and <= 100000"),
+        ("report.typical_images", 51, "report.typical_images = 51: expected an integer >= 1 and <= 50"),
+        ("autoencoder.epochs", 100_001, "autoencoder.epochs = 100001: expected an integer >= 1 and <= 100000"),
+        ("autoencoder.batch_size", 60_001, "autoencoder.batch_size = 60001: expected an integer >= 1 and <= 60000"),
     ],
 )
 def test_a_bad_value_is_named_with_what_is_allowed(key, value, message):
-    with pytest.raises(params.ParamsError) as caught:
-        params.validate(with_change(key, value))
-    assert str(caught.value).startswith(message)
-    assert "\n" not in str(caught.value)
+    assert_refused(with_change(key, value), message)
+
+
+def test_a_yaml_infinity_is_refused(tmp_path):
+    text = (Path(__file__).parents[1] / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: .inf")
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(params.ParamsError, match="autoencoder.learning_rate = inf: expected a number > 0 and finite"):
+        params.load(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"kmeans.k": 60_000}, "kmeans.k = 60000: more clusters than data.test_size = 10000 images"),
+        # The report fits UMAP on the test codes whatever the manifold.
+        ({"cluster.umap.n_neighbors": 59_999}, "cluster.umap.n_neighbors = 59999: must be below data.test_size = 10000"),
+        ({"cluster.umap.n_neighbors": 500, "data.test_size": 500, "cluster.manifold": "none"},
+         "cluster.umap.n_neighbors = 500: must be below data.test_size = 500 (the report maps the test codes with UMAP)"),
+        ({"data.test_size": 3, "kmeans.k": 2, "cluster.umap.n_neighbors": 2},
+         "data.test_size = 3: the report's 2-D UMAP map needs at least 4 test images"),
+        ({"cluster.umap.n_neighbors": 100, "data.train_size": 100},
+         "cluster.umap.n_neighbors = 100: must be below data.train_size = 100"),
+        ({"cluster.umap.n_components": 1_000_000_000},
+         "cluster.umap.n_components = 1000000000: must be below data.train_size - 1 = 59999 (UMAP's spectral initialisation)"),
+        ({"cluster.umap.n_components": 19, "cluster.umap.n_neighbors": 10, "data.train_size": 20},
+         "cluster.umap.n_components = 19: must be below data.train_size - 1 = 19"),
+    ],
+)
+def test_a_bad_combination_is_named(changes, message):
+    assert_refused(with_changes(changes), message)
+
+
+def test_umap_limits_on_the_train_split_apply_only_with_manifold_umap():
+    params.validate(with_changes({"cluster.manifold": "none", "cluster.umap.n_components": 1_000_000_000}))
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"autoencoder.code_size": 2_000_000_000},
+         "autoencoder.code_size = 2000000000: the train stage needs about 123055.1 GiB of memory (estimate), this machine has 24.0 GiB"),
+        ({"autoencoder.code_size": 100_000},
+         "autoencoder.code_size = 100000: the encode stage needs about 72.6 GiB of memory (estimate), this machine has 24.0 GiB"),
+        ({"cluster.umap.n_components": 50_000},
+         "cluster.umap.n_components = 50000: the cluster stage needs about 120.1 GiB of memory (estimate), this machine has 24.0 GiB"),
+        ({"cluster.umap.n_neighbors": 9_999},
+         "cluster.umap.n_neighbors = 9999: the cluster stage needs about 62.0 GiB of memory (estimate), this machine has 24.0 GiB"),
+    ],
+)
+def test_sizes_this_machine_cannot_hold_are_refused(changes, message):
+    assert_refused(with_changes(changes), message)
+
+
+def test_elkan_bounds_are_refused_on_a_small_machine(monkeypatch):
+    monkeypatch.setattr(resources, "machine_memory", lambda: 2 * GIB)
+    assert_refused(with_changes({"kmeans.k": 10_000, "kmeans.algorithm": "elkan"}),
+                   "kmeans.k = 10000: the baseline stage needs about 3.3 GiB of memory (estimate), this machine has 2.0 GiB")
+
+
+def test_an_astronomic_code_size_still_gives_one_line():
+    assert_refused(with_change("autoencoder.code_size", 10**400), f"autoencoder.code_size = {10**400}: the train stage needs about")
+
+
+def test_a_cluster_smaller_than_typical_images_leaves_its_cells_blank(tmp_path):
+    features = np.array([[0.0], [1.0], [3.0], [10.0], [10.5]])  # cluster 0: three members, cluster 1: two
+    nearest, farthest = clustering.typical_members(features, np.array([0, 0, 0, 1, 1]), k=2, n=3)
+    assert nearest.tolist() == [[1, 0, 2], [3, 4, -1]]
+    assert farthest.tolist() == [[2, 0, 1], [4, 3, -1]]
+    images = np.zeros((5, 28, 28), dtype=np.float32)
+    rows = [[images[i] if i >= 0 else None for i in (*nearest[c], *farthest[c])] for c in range(2)]
+    plots.image_grid(rows, tmp_path / "typical.png", "title", ["0", "1"], ["typical 1", "typical 2", "typical 3"] * 2)
+    assert (tmp_path / "typical.png").stat().st_size > 0
 
 
 def test_more_clusters_than_images_is_rejected():
@@ -66,5 +183,11 @@ def test_a_missing_file_and_broken_yaml_are_reported(tmp_path):
     with pytest.raises(params.ParamsError, match="params.yaml: not found"):
         params.load(tmp_path / "params.yaml")
     (tmp_path / "params.yaml").write_text("seed: [1\n")
+    with pytest.raises(params.ParamsError, match="params.yaml: not valid YAML"):
+        params.load(tmp_path / "params.yaml")
+
+
+def test_an_integer_too_long_to_read_is_reported(tmp_path):
+    (tmp_path / "params.yaml").write_text("seed: " + "9" * 5000 + "\n")
     with pytest.raises(params.ParamsError, match="params.yaml: not valid YAML"):
         params.load(tmp_path / "params.yaml")

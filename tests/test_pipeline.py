@@ -1,6 +1,8 @@
 """End to end: `dvc repro` on real MNIST with tiny params, in a fresh repository."""
 
+import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -70,3 +72,29 @@ def test_nothing_left_to_do_after_repro(repro):
     assert "up to date" in dvc("status", cwd=repro).stdout
     again = dvc("repro", cwd=repro).stdout
     assert "Running stage" not in again
+
+
+def test_the_autoencoder_method_beats_k_means_on_pixels(repro):
+    scores = json.loads((repro / "metrics/scores.json").read_text())
+    for split in ("train", "test"):
+        assert scores["autoencoder"][split]["purity"] > scores["baseline"][split]["purity"] + 0.1, scores
+
+
+@pytest.mark.parametrize("method", ["baseline", "autoencoder"])
+def test_the_confusion_plot_files_recompute_to_the_committed_purity(repro, method):
+    with open(repro / f"plots/confusion/{method}.csv") as file:
+        rows = list(csv.DictReader(file))
+    with np.load(repro / "data/dataset.npz") as dataset:
+        assert [int(row["actual"]) for row in rows] == dataset["y_test"].tolist()
+    scores = json.loads((repro / "metrics/scores.json").read_text())
+    agreeing = sum(row["actual"] == row["predicted"] for row in rows) / len(rows)
+    assert agreeing == pytest.approx(scores[method]["test"]["purity"], abs=1e-12)
+
+
+def test_a_forced_rerun_gives_the_same_outputs_byte_for_byte(repro, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(repro, project, symlinks=True)
+    lock = (project / "dvc.lock").read_text()
+    log = dvc("repro", "--force", "--single-item", "train", "encode", cwd=project).stdout
+    assert "Running stage 'train'" in log and "Running stage 'encode'" in log
+    assert (project / "dvc.lock").read_text() == lock

@@ -6,8 +6,6 @@ The pushes come from ``publisher``: one clone that fetched the origin's objects 
 so the origin itself is never written to (not even its untracked .dvc/config.local).
 """
 
-import os
-
 import pytest
 import yaml
 
@@ -41,12 +39,9 @@ def publisher(tiny_repo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ssh_server(tmp_path_factory):
-    """A running sshd on a loopback port (skipped without openssh-server, except in CI)."""
+    """A running sshd on a loopback port (scripts/test-deps installs openssh-server)."""
     if not SSHD.is_file():
-        reason = f"{SSHD} is missing: install Debian's openssh-server (.ci/run does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        pytest.fail(f"{SSHD} is missing: install Debian's openssh-server (`make test` does, as root)")
     with SSHServer(tmp_path_factory.mktemp("sshd")) as server:
         yield server
 

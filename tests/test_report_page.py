@@ -41,7 +41,7 @@ def local_copy_of_scripts(page):
 @pytest.fixture
 def browser():
     if not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER):
-        pytest.fail("Debian's chromium and chromium-driver are needed: apt-get install chromium chromium-driver")
+        pytest.fail("Debian's chromium and chromium-driver are needed: `make test` installs them, as root")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

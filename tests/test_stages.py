@@ -2,18 +2,18 @@
 
 import sys
 
-from helpers import ROOT, run, write_params
+import numpy as np
+import pytest
+import yaml
 
-
-def run_stage(folder, script, *args):
-    return run([sys.executable, str(ROOT / "stages" / script), *args], cwd=folder, check=False)
+from digitclust import io, params, stage
+from helpers import ROOT, run_stage, stage_folder
 
 
 def test_fetch_with_no_working_source_lists_each_and_writes_nothing(tmp_path):
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     sources = [{"kind": "npz_url", "url": "http://127.0.0.1:9/mnist.npz"}, {"kind": "idx_dir", "path": "nowhere"}]
-    write_params(tmp_path, {"data.sources.mnist": sources})
-    result = run_stage(tmp_path, "fetch.py", "data/dataset.npz")
+    stage_folder(tmp_path, {"data.sources.mnist": sources})
+    result = run_stage(tmp_path, "fetch", "data/dataset.npz")
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("error: no source delivered mnist: npz_url http://127.0.0.1:9/mnist.npz: ")
@@ -22,23 +22,18 @@ def test_fetch_with_no_working_source_lists_each_and_writes_nothing(tmp_path):
 
 
 def test_a_bad_param_stops_a_stage_before_it_reads_anything(tmp_path):
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    write_params(tmp_path, {"autoencoder.epochs": 0})
-    result = run_stage(tmp_path, "train.py", "missing.npz", "a.keras", "e.keras", "h.csv", "r.png")
+    stage_folder(tmp_path, {"autoencoder.epochs": 0})
+    result = run_stage(tmp_path, "train", "missing.npz", "a.keras", "e.keras", "h.csv", "r.png")
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: params.yaml: autoencoder.epochs = 0: expected an integer >= 1"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+    assert result.stderr == "error: params.yaml: autoencoder.epochs = 0: expected an integer >= 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "params.yaml"]
 
 
 def test_an_os_error_is_one_line_with_exit_code_1(tmp_path, monkeypatch, capsys):
-    import pytest
-
-    from digitclust import stage
-
     def full_disk(params, args):
         raise OSError(28, "No space left on device", "data/codes.npz")
 
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    stage_folder(tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["encode.py"])
     with pytest.raises(SystemExit) as exit_info:
@@ -48,9 +43,101 @@ def test_an_os_error_is_one_line_with_exit_code_1(tmp_path, monkeypatch, capsys)
 
 
 def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    result = run_stage(tmp_path, "preprocess.py", "missing.npz", "data/inputs.npz")
+    stage_folder(tmp_path)
+    result = run_stage(tmp_path, "preprocess", "missing.npz", "data/inputs.npz")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: [Errno 2] No such file or directory")
     assert "missing.npz" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "params.yaml"]
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("train", ["missing.npz", "a.keras", "e.keras", "h.csv", "checkpoints"]),
+        ("encode", ["missing.npz", "encoder.keras", "codes.npz"]),
+        ("cluster", ["missing.npz", "assignments.npz"]),
+        ("report", ["d.npz", "i.npz", "c.npz", "assignments", "a.keras", "h.csv", "scores.json", "report"]),
+    ],
+)
+def test_a_stage_that_loads_keras_or_umap_says_only_its_error_on_stderr(tmp_path, name, args):
+    stage_folder(tmp_path, {"cluster.umap.min_dist": 5.0})
+    result = run_stage(tmp_path, name, *args)
+    assert result.returncode == 1
+    assert result.stderr == "error: params.yaml: cluster.umap.min_dist = 5.0: expected a number from 0 to 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "params.yaml"]
+
+
+def test_a_missing_input_of_a_keras_stage_is_one_line_without_start_up_noise(tmp_path):
+    stage_folder(tmp_path)
+    result = run_stage(tmp_path, "encode", "missing.npz", "encoder.keras", "codes.npz")
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert "encoder.keras" in result.stderr or "missing.npz" in result.stderr
+
+
+def test_a_wrong_command_line_is_one_line(tmp_path):
+    stage_folder(tmp_path)
+    result = run_stage(tmp_path, "cluster", "only-one-path.npz")
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "the following arguments are required: output" in result.stderr
+
+
+def test_a_stage_sees_only_the_params_dvc_yaml_declares_for_it():
+    values = {"seed": 0, "kmeans": {"k": 10, "n_init": 3}, "cluster": {"umap": {"n_neighbors": 20}}}
+    view = stage.restricted_params(values, ["seed", "kmeans.k", "cluster"], "report")
+    assert view == {"seed": 0, "kmeans": {"k": 10}, "cluster": {"umap": {"n_neighbors": 20}}}
+    assert view["cluster"]["umap"]["n_neighbors"] == 20
+    with pytest.raises(stage.UndeclaredParam, match="stage report reads kmeans.n_init from params.yaml, but its params"):
+        view["kmeans"]["n_init"]
+    with pytest.raises(stage.UndeclaredParam, match="reads autoencoder from params.yaml"):
+        view["autoencoder"]
+
+
+def test_every_stage_declares_its_params_in_dvc_yaml():
+    for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]:
+        keys = stage.declared_params(name, ROOT / "dvc.yaml")
+        stage.restricted_params(params.load(ROOT / "params.yaml"), keys, name)  # every declared key exists
+
+
+def damaged_inputs(folder):
+    """Inputs of every kind a stage reads, each damaged in its own way, in ``folder``."""
+    (folder / "garbage.npz").write_bytes(b"PK\x03\x04 not really a zip file")
+    io.save_npz(folder / "no_labels.npz", x_train=np.zeros((20, 28, 28), np.uint8), x_test=np.zeros((5, 28, 28), np.uint8))
+    io.save_npz(folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32))
+    io.save_npz(folder / "nan_codes.npz", train=np.full((20, 4), np.nan, np.float32), test=np.zeros((5, 4), np.float32))
+    (folder / "garbage.keras").write_bytes(b"not a model")
+
+
+@pytest.mark.parametrize(
+    "name, args, problem",
+    [
+        ("preprocess", ["garbage.npz", "out.npz"], "garbage.npz: damaged, or not written by this pipeline"),
+        ("baseline", ["no_labels.npz", "out.npz"], "no_labels.npz: damaged, or not written by this pipeline (y_train is not a file"),
+        ("train", ["flat.npz", "a.keras", "e.keras", "h.csv", "checkpoints"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
+        ("encode", ["flat.npz", "garbage.keras", "out.npz"], "garbage.keras: not a model the train stage saved"),
+        ("cluster", ["nan_codes.npz", "out.npz"], "nan_codes.npz: some codes are not finite numbers"),
+    ],
+)
+def test_a_damaged_input_is_named_in_one_line_and_nothing_is_written(tmp_path, name, args, problem):
+    stage_folder(tmp_path)
+    damaged_inputs(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_stage(tmp_path, name, *args)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()  # the stage's log lines, then its error
+    assert lines[-1].startswith(f"error: {problem}"), result.stderr
+    assert "Traceback" not in result.stderr and [line for line in lines if "error" in line.lower()] == lines[-1:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_training_that_diverges_stops_in_one_line_and_writes_no_model(tmp_path):
+    stage_folder(tmp_path, {"autoencoder.learning_rate": 1e30, "autoencoder.epochs": 3})
+    rng = np.random.default_rng(0)
+    io.save_npz(tmp_path / "in.npz", x_train=rng.random((600, 28, 28), np.float32), x_test=rng.random((100, 28, 28), np.float32))
+    result = run_stage(tmp_path, "train", "in.npz", "a.keras", "e.keras", "h.csv", "checkpoints")
+    assert result.returncode == 1
+    error = result.stderr.splitlines()[-1]  # the loss is nan or inf, depending on the CPU
+    assert error.startswith("error: training diverged: loss ") and " after epoch 1; " in error, result.stderr
+    assert error.endswith("lower autoencoder.learning_rate in params.yaml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "in.npz", "params.yaml"]

@@ -53,12 +53,16 @@ def sorted_experiments(repo):
     return list(csv.DictReader(io.StringIO(shown)))
 
 
+def start_queue(repo, workers):
+    # The workers inherit the command's output and may outlive it: capturing it would wait for them.
+    subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(workers)], cwd=repo, env=environment(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
 def test_queued_sweep_runs_both_experiments_and_shows_them_by_purity(repo):
     for name, override in SWEEP.items():
         dvc("exp", "run", "--queue", "--name", name, "-S", override, "-S", FIXED, TARGET, cwd=repo)
-    # The workers inherit the command's output and may outlive it: capturing it would wait for them.
-    subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", "2"], cwd=repo, env=environment(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    start_queue(repo, 2)
 
     status = wait_for_queue(repo, SWEEP)
 
@@ -69,3 +73,19 @@ def test_queued_sweep_runs_both_experiments_and_shows_them_by_purity(repo):
     purities = [float(row["autoencoder.test.purity"]) for row in rows]
     assert all(0 < purity <= 1 for purity in purities)
     assert purities == sorted(purities, reverse=True)
+
+
+def test_a_queued_experiment_runs_the_code_of_its_own_snapshot(repo):
+    dvc("exp", "run", "--queue", "--name", "snapshot", "-S", "kmeans.n_init=1", "-S", FIXED, TARGET, cwd=repo)
+    metrics = repo / "digitclust" / "metrics.py"
+    edited = metrics.read_text().replace('"purity": purity(table),', '"purity": -1.0,')
+    assert edited != metrics.read_text()
+    metrics.write_text(edited)  # after queueing: the experiment's snapshot has the original code
+    start_queue(repo, 1)
+
+    status = wait_for_queue(repo, ["snapshot"])
+
+    assert status["snapshot"] == "Success", dvc("queue", "logs", "snapshot", cwd=repo, check=False).stdout
+    row = next(row for row in sorted_experiments(repo) if row["Experiment"] == "snapshot")
+    assert 0.3 < float(row["autoencoder.test.purity"]) <= 1
+    assert float(row["baseline.test.purity"]) > 0.3

@@ -1,0 +1,50 @@
+"""Keep third-party start-up lines and printouts out of the user's terminal, or pass them to the log."""
+
+import contextlib
+import io
+import os
+import re
+import sys
+import tempfile
+
+_DATE = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} ")  # time.ctime(), as UMAP prints it
+
+
+@contextlib.contextmanager
+def native_logs_discarded():
+    """Discard what native code writes to file descriptor 2 inside the block (an import).
+
+    TensorFlow's C++ layer writes lines such as oneDNN's notice and, on CPUs it was
+    not built for, its CPU-feature notice straight to the descriptor when it is
+    imported, before ``TF_CPP_MIN_LOG_LEVEL`` applies. That level is set to errors
+    only for the rest of the run. Python's own ``sys.stderr`` works again after the block.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class _LogWriter(io.TextIOBase):
+    """A text stream that passes each printed line to ``log`` without the line's own date."""
+
+    def __init__(self, log, skip_prefix):
+        self.log, self.skip_prefix = log, skip_prefix
+
+    def write(self, text):
+        if not text.startswith(self.skip_prefix):
+            for line in text.splitlines():
+                if line.strip():
+                    self.log.info("%s", _DATE.sub("", line.strip()))
+        return len(text)
+
+
+def printed_to_log(log, skip_prefix):
+    """Send what is printed inside the block to ``log``, line by line, except prints starting with ``skip_prefix``."""
+    return contextlib.redirect_stdout(_LogWriter(log, skip_prefix))

@@ -1,0 +1,166 @@
+"""Rough memory estimates of each stage's big allocations, to refuse params this machine cannot hold.
+
+Standard library only, like ``params``: the check runs before any heavy import. Each
+estimate maps the params key that scales an allocation to its bytes, so that a refusal
+can name the key most responsible. Not counted: the interpreter and the libraries
+(about 0.7 GiB once TensorFlow is imported), so these estimates refuse what cannot fit
+rather than predict a stage's peak.
+"""
+
+import os
+from collections import Counter
+from math import isqrt
+
+FLOAT32 = 4
+FLOAT64 = 8
+INT64 = 8
+PIXELS = 28 * 28
+
+# The layers of digitclust/architecture.py, which imports Keras and so is not imported here.
+DENSE_HIDDEN = (500, 500, 2000)
+CONV_HIDDEN = (392, 196)
+CONV_FILTERS = 16
+CONV_POOLED = 7 * 7 * CONV_FILTERS
+
+# Training holds the inputs, the epoch's shuffled copy and tf.data's tensors: about six
+# copies of the images (measured: 1.4 GiB above the libraries for 60000 + 10000 images).
+TRAIN_IMAGE_COPIES = 6
+# The exact neighbour search's indices and distances, UMAP's fuzzy graph and its layout's
+# per-edge arrays (measured: 80 to 100 bytes per point and neighbour, umap-learn 0.5.12).
+UMAP_BYTES_PER_NEIGHBOUR = 100
+# scikit-learn's Lloyd iteration works on chunks of this many samples, one per thread.
+LLOYD_CHUNK = 256
+# The report maps the test codes to 2-D with UMAP.
+REPORT_MAP_COMPONENTS = 2
+
+
+def machine_memory():
+    """Total physical memory of this machine, in bytes."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _dense_weights(widths):
+    """Weights and biases of dense layers of ``widths`` (input first), one after another."""
+    return sum((inputs + 1) * outputs for inputs, outputs in zip(widths, widths[1:]))
+
+
+def network(architecture, code_size):
+    """``(weights, activations)``: the autoencoder's parameters and its layer outputs per image."""
+    if architecture == "dense":
+        widths = (PIXELS, *DENSE_HIDDEN, code_size, *DENSE_HIDDEN[::-1], PIXELS)
+        return _dense_weights(widths), sum(widths)
+    widths = (CONV_POOLED, *CONV_HIDDEN, code_size, *CONV_HIDDEN[::-1], CONV_POOLED)
+    kernels = (9 * 1 + 1) * CONV_FILTERS + (9 * CONV_FILTERS + 1) * 1  # 3x3 conv to 16 maps and back to 1
+    maps = 2 * PIXELS * CONV_FILTERS  # the encoder's 16 feature maps and the decoder's upsampled ones
+    return _dense_weights(widths) + kernels, sum(widths) + maps + 2 * PIXELS
+
+
+def kmeans(n, d, features_key, kmeans_params):
+    """K-Means on ``n`` float32 points of ``d`` dimensions, described by ``features_key``.
+
+    scikit-learn centres a copy of the points; elkan keeps (n, k) lower bounds and (k, k)
+    half-distances between centres, lloyd (chunk, k) distances and (k, d) partial sums
+    per thread.
+    """
+    k = kmeans_params["k"]
+    if kmeans_params["algorithm"] == "elkan":
+        bounds = (n * k + 2 * k * k) * FLOAT32
+    else:
+        bounds = (os.cpu_count() or 1) * (min(n, LLOYD_CHUNK) + d) * k * FLOAT32
+    return Counter({features_key: n * d * FLOAT32, "kmeans.k": bounds + 3 * k * d * FLOAT32})
+
+
+def umap(n, n_neighbors, n_components, components_key="cluster.umap.n_components"):
+    """``fit_umap`` on ``n`` points: exact neighbours, the fuzzy graph, the spectral start, the embedding.
+
+    ARPACK keeps max(2 (n_components + 1) + 1, sqrt(n)) Lanczos vectors of n float64; the
+    embedding is float64 from the spectral start, then float32 twice.
+    """
+    lanczos = min(n, max(2 * n_components + 3, isqrt(n)))
+    return Counter({
+        "cluster.umap.n_neighbors": n * n_neighbors * UMAP_BYTES_PER_NEIGHBOUR,
+        components_key: n * (lanczos * FLOAT64 + n_components * (FLOAT64 + 2 * FLOAT32)),
+    })
+
+
+def train_stage(p, n, m):
+    """Training on ``n`` train images, validating on ``m`` test ones.
+
+    The weights, their gradients and the optimizer's two moments (Adam's), each layer's
+    outputs and their gradients for one batch, and the copies of the images.
+    """
+    config = p["autoencoder"]
+    weights, activations = network(config["architecture"], config["code_size"])
+    return Counter({
+        "autoencoder.code_size": 4 * weights * FLOAT32,
+        "autoencoder.batch_size": 2 * min(config["batch_size"], n) * activations * FLOAT32,
+        "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
+    })
+
+
+def encode_stage(p, n, m):
+    """Encoding one split at a time: the weights, a batch, the images and the codes.
+
+    The codes of both splits stay, and Keras' per-batch outputs and their float32 copy
+    add two more of the larger split's.
+    """
+    config = p["autoencoder"]
+    weights, activations = network(config["architecture"], config["code_size"])
+    return Counter({
+        "autoencoder.code_size": (weights + (n + m + 2 * max(n, m)) * config["code_size"]) * FLOAT32,
+        "autoencoder.batch_size": min(config["batch_size"], n) * activations * FLOAT32,
+        "data.train_size": max(n, m) * PIXELS * FLOAT32,
+    })
+
+
+def baseline_stage(p, n, m):
+    """K-Means on the train split's pixels, then assigning the test split's."""
+    return Counter({"data.train_size": m * PIXELS * FLOAT32}) + kmeans(n, PIXELS, "data.train_size", p["kmeans"])
+
+
+def cluster_stage(p, n, m):
+    """The codes of both splits, UMAP on the train codes (unless the manifold is none), K-Means.
+
+    Placing the test codes gathers the embedding of each one's train neighbours: (m, n_neighbors, n_components).
+    """
+    code_size = p["autoencoder"]["code_size"]
+    codes = Counter({"autoencoder.code_size": (n + m) * code_size * FLOAT32})
+    if p["cluster"]["manifold"] == "none":
+        return codes + kmeans(n, code_size, "autoencoder.code_size", p["kmeans"])
+    config = p["cluster"]["umap"]
+    k, d = config["n_neighbors"], config["n_components"]
+    placing = Counter({
+        "cluster.umap.n_neighbors": m * k * (INT64 + FLOAT64 + 2 * FLOAT32),  # neighbours, distances, weights
+        "cluster.umap.n_components": m * k * d * FLOAT32,
+    })
+    return codes + umap(n, k, d) + placing + kmeans(n, d, "cluster.umap.n_components", p["kmeans"])
+
+
+def report_stage(p, n, m):
+    """The images and codes of both splits, the autoencoder, and UMAP's 2-D map of the test codes."""
+    code_size = p["autoencoder"]["code_size"]
+    weights, _ = network(p["autoencoder"]["architecture"], code_size)
+    return Counter({
+        "data.train_size": (n + m) * PIXELS * FLOAT32,
+        "autoencoder.code_size": (weights + (n + m) * code_size) * FLOAT32,
+    }) + umap(m, p["cluster"]["umap"]["n_neighbors"], REPORT_MAP_COMPONENTS, "data.test_size")
+
+
+STAGES = {
+    "baseline": baseline_stage,
+    "train": train_stage,
+    "encode": encode_stage,
+    "cluster": cluster_stage,
+    "report": report_stage,
+}
+
+
+def estimates(p, n_train, n_test):
+    """``{stage: Counter({params key: bytes})}`` for the stages that allocate by the params, in pipeline order."""
+    return {stage: estimate(p, n_train, n_test) for stage, estimate in STAGES.items()}
+
+
+def gib(n_bytes):
+    """``n_bytes`` as GiB with one decimal; integer arithmetic, so exact for any size."""
+    tenths = (n_bytes * 10 + 2**29) // 2**30
+    return f"{tenths // 10}.{tenths % 10} GiB"

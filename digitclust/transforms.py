@@ -1,0 +1,57 @@
+"""Image transforms: deskewing by second moments, with bilinear resampling."""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+
+def deskew(images, chunk=8192):
+    """Straighten and centre each image by its second moments (float32 (N, H, W) in, same out).
+
+    Each image is sheared so that its ink has no row-column correlation and shifted
+    so that its centre of mass lies at the image centre, then resampled bilinearly
+    (zeros outside). This is the classic unsupervised MNIST preprocessing that
+    removes the slant a writer gives a digit; it uses no labels.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    chunks = [images[i : i + chunk] for i in range(0, len(images), chunk)]
+    with ThreadPoolExecutor(os.cpu_count()) as pool:  # NumPy releases the GIL: one chunk per core
+        return np.concatenate(list(pool.map(_deskew_chunk, chunks)) or [images])
+
+
+def _deskew_chunk(images):
+    """Deskew one chunk (N, H, W) of float32 images; see ``deskew``."""
+    _, height, width = images.shape
+    rows, cols = np.mgrid[:height, :width].astype(np.float32)
+    mass = images.sum(axis=(1, 2))
+    empty = mass == 0
+    mass[empty] = 1.0
+    mean_row = (images * rows).sum(axis=(1, 2)) / mass
+    mean_col = (images * cols).sum(axis=(1, 2)) / mass
+    centred_rows = rows - mean_row[:, None, None]
+    var_row = (images * centred_rows**2).sum(axis=(1, 2)) / mass
+    cov = (images * centred_rows * (cols - mean_col[:, None, None])).sum(axis=(1, 2)) / mass
+    shear = np.divide(cov, var_row, out=np.zeros_like(cov), where=var_row > 0)
+    mean_row[empty], mean_col[empty] = height / 2, width / 2
+    # output pixel (i, j) samples the input at (i + dr, j + shear * (i - H/2) + dc)
+    source_rows = rows + (mean_row - height / 2)[:, None, None]
+    source_cols = cols + shear[:, None, None] * (rows - height / 2) + (mean_col - width / 2)[:, None, None]
+    return _bilinear(images, source_rows, source_cols)
+
+
+def _bilinear(images, source_rows, source_cols):
+    """Sample ``images`` (N, H, W) at fractional (N, H, W) positions; zero outside the image."""
+    n, height, width = images.shape
+    top, left = np.floor(source_rows), np.floor(source_cols)
+    row_weight, col_weight = source_rows - top, source_cols - left
+    top, left = top.astype(np.int64), left.astype(np.int64)
+    index = np.arange(n)[:, None, None]
+    result = np.zeros_like(images)
+    for d_row, w_row in ((0, 1 - row_weight), (1, row_weight)):
+        for d_col, w_col in ((0, 1 - col_weight), (1, col_weight)):
+            r, c = top + d_row, left + d_col
+            inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
+            values = images[index, np.clip(r, 0, height - 1), np.clip(c, 0, width - 1)]
+            result += np.where(inside, values, 0) * w_row * w_col
+    return result

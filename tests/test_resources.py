@@ -1,0 +1,62 @@
+import copy
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TINY
+from digitclust import params, resources
+
+DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+GIB = 2**30
+# Peak memory of the default stages, measured (with the libraries, which the estimates leave out).
+MEASURED_PEAK = {"train": 2.1 * GIB, "cluster": 1.1 * GIB}
+
+
+def estimates(changes=None):
+    p = copy.deepcopy(DEFAULTS)
+    for key, value in (changes or {}).items():
+        params.set_value(p, key, value)
+    return {stage: sum(parts.values()) for stage, parts in
+            resources.estimates(p, params.split_size(p, "train"), params.split_size(p, "test")).items()}
+
+
+def test_machine_memory_is_whole_pages():
+    assert resources.machine_memory() > 0
+    assert resources.machine_memory() % os.sysconf("SC_PAGE_SIZE") == 0
+
+
+@pytest.mark.parametrize("architecture", ["dense", "conv"])
+@pytest.mark.parametrize("code_size", [1, 32])
+def test_the_weight_count_is_that_of_the_keras_model(architecture, code_size):
+    from digitclust import architecture as keras_models
+
+    autoencoder, _ = keras_models.build_autoencoder(architecture, code_size)
+    assert resources.network(architecture, code_size)[0] == autoencoder.count_params()
+
+
+def test_the_default_estimates_stay_below_the_measured_peaks():
+    default = estimates()
+    assert set(default) == {"baseline", "train", "encode", "cluster", "report"}
+    assert all(need < MEASURED_PEAK["train"] for need in default.values())
+    for stage, peak in MEASURED_PEAK.items():
+        assert 0.1 * peak < default[stage] < peak
+
+
+def test_the_test_params_need_little():
+    assert all(need < 0.2 * GIB for need in estimates(TINY).values())
+
+
+def test_a_refusal_blames_the_largest_allocation():
+    p = copy.deepcopy(DEFAULTS)
+    params.set_value(p, "kmeans.k", 10_000)
+    parts = resources.baseline_stage(p, 60_000, 10_000)
+    assert max(parts, key=parts.get) == "kmeans.k"
+    assert parts["kmeans.k"] == (60_000 * 10_000 + 2 * 10_000**2 + 3 * 10_000 * 784) * 4  # elkan's bounds and the centres
+
+
+def test_gib_is_exact_for_any_size():
+    assert resources.gib(3 * 2**29) == "1.5 GiB"
+    assert resources.gib(0) == "0.0 GiB"
+    assert resources.gib(10**400).endswith(" GiB")
