@@ -33,39 +33,43 @@ class ParamsError(PipelineError, ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """What one leaf of ``params.yaml`` must be."""
+    """What one leaf of ``params.yaml`` must be.
+
+    A ``cap`` (against a run that never ends or an allocation that cannot be made) is
+    checked after ``check`` and only a value above it is told the range ``within_cap``.
+    """
 
     types: tuple
     check: Callable[[Any], bool]
     allowed: str
-    cap: Any = None  # an upper limit, named only to a value above it
+    cap: Any = None
+    within_cap: str = ""
 
     def validate(self, key, value):
         is_stray_bool = isinstance(value, bool) and bool not in self.types  # YAML's true must not pass as 1
         if is_stray_bool or not isinstance(value, self.types) or not self.check(value):
             raise ParamsError(f"{key} = {value!r}: expected {self.allowed}")
         if self.cap is not None and value > self.cap:
-            raise ParamsError(f"{key} = {value!r}: expected {self.allowed} and <= {self.cap}")
+            raise ParamsError(f"{key} = {value!r}: expected {self.within_cap}")
 
 
 def integer(minimum, maximum=None, cap=None):
-    """An integer >= ``minimum``.
-
-    ``maximum`` bounds its domain (a split size) and is always named; ``cap`` guards against a
-    run that never ends or an allocation that cannot be made, and is named to a value above it.
-    """
+    """An integer >= ``minimum`` and, when given, <= ``maximum`` (a split size) and <= ``cap``."""
     bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-    return Rule((int,), lambda v: v >= minimum and (maximum is None or v <= maximum), f"an integer {bound}", cap)
+    return Rule((int,), lambda v: v >= minimum and (maximum is None or v <= maximum), f"an integer {bound}",
+                cap, f"an integer from {minimum} to {cap}")
 
 
 def number(minimum, above=False, cap=None):
-    """A number >= ``minimum`` (> with ``above``) and finite: at most ``cap``, or without one a float's range."""
+    """A finite number >= ``minimum`` (> with ``above``) and, when given, <= ``cap``."""
     def check(v):
         in_range = v > minimum if above else v >= minimum  # false for nan
-        return in_range and (cap is not None or abs(v) <= sys.float_info.max)  # exact for ints of any size too
+        # inf fails a cap; without one, a float's range bounds it (exactly for an int of any size)
+        return in_range and (cap is not None or abs(v) <= sys.float_info.max)
 
     lower = f"> {minimum}" if above else f">= {minimum}"
-    return Rule((int, float), check, f"a number {lower}" + ("" if cap is not None else " and finite"), cap)
+    within_cap = f"a number > {minimum} and <= {cap}" if above else f"a number from {minimum} to {cap}"
+    return Rule((int, float), check, f"a number {lower}" + ("" if cap is not None else " and finite"), cap, within_cap)
 
 
 def flag():

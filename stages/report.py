@@ -54,7 +54,7 @@ def draw_typical(p, test_images, test_labels, test_assignments, test_codes, out)
     n = p["report"]["typical_images"]
     nearest, farthest = clustering.typical_members(test_codes, test_assignments, p["kmeans"]["k"], n)
     order, names = majority_order(test_labels, test_assignments)
-    rows = [np.concatenate([test_images[nearest[c]], test_images[farthest[c]]]) for c in order]
+    rows = [[test_images[i] if i >= 0 else None for i in (*nearest[c], *farthest[c])] for c in order]
     columns = [f"typical {i + 1}" for i in range(n)] + [f"atypical {i + 1}" for i in range(n)]
     plots.image_grid(rows, out / "typical.png", "autoencoder clusters (cluster → majority digit), test split: most and least typical members",
                      names, columns)

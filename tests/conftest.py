@@ -14,7 +14,8 @@ TINY = {
     "data.train_size": 2000,
     "data.test_size": 500,
     "kmeans.n_init": 2,
-    "autoencoder.epochs": 2,
+    "autoencoder.epochs": 20,  # about 0.6 s each: enough for the autoencoder method to beat the baseline
+    "autoencoder.batch_size": 64,
     "cluster.umap.n_components": 5,
 }
 
