@@ -7,13 +7,11 @@ Both architectures take images in [0, 1] of shape (28, 28) and reconstruct them:
 """
 
 from digitclust.backend import keras
+from digitclust.resources import CONV_FILTERS, CONV_HIDDEN, DENSE_HIDDEN  # where the memory check reads them
 
 layers = keras.layers
 
 IMAGE_SHAPE = (28, 28)
-DENSE_HIDDEN = (500, 500, 2000)
-CONV_HIDDEN = (392, 196)
-CONV_FILTERS = 16
 CONV_POOL = 4  # 28x28x16 pooled by 4 gives 7x7x16 = 784 features
 
 

@@ -5,6 +5,7 @@ fitted models, never fitted on.
 """
 
 import logging
+import warnings
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -73,7 +74,8 @@ def fit_umap(features, n_components, n_neighbors, min_dist, n_epochs, seed):
         verbose=True,
         tqdm_kwds={"disable": True},  # verbose already logs every few epochs
     )
-    with quiet.printed_to_log(log, skip_prefix="UMAP("):  # its repr would print the whole neighbour graph
+    with quiet.printed_to_log(log, skip_prefix="UMAP("), warnings.catch_warnings():  # its repr prints the whole graph
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")  # we never call its transform
         return reducer.fit_transform(features).astype(np.float32)
 
 

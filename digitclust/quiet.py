@@ -32,19 +32,26 @@ def native_logs_discarded():
 
 
 class _LogWriter(io.TextIOBase):
-    """A text stream that passes each printed line to ``log`` without the line's own date."""
+    """A text stream that passes each printed line to ``log`` without the line's own date.
+
+    Lines are gathered until their newline (``print`` writes its arguments one by one);
+    a text written at the start of a line that starts with ``skip_prefix`` is left out whole.
+    """
 
     def __init__(self, log, skip_prefix):
-        self.log, self.skip_prefix = log, skip_prefix
+        self.log, self.skip_prefix, self.line = log, skip_prefix, ""
 
     def write(self, text):
-        if not text.startswith(self.skip_prefix):
-            for line in text.splitlines():
-                if line.strip():
-                    self.log.info("%s", _DATE.sub("", line.strip()))
+        if not self.line and text.startswith(self.skip_prefix):
+            return len(text)
+        self.line += text
+        while "\n" in self.line:
+            line, self.line = self.line.split("\n", 1)
+            if line.strip():
+                self.log.info("%s", " ".join(_DATE.sub("", line).split()))
         return len(text)
 
 
 def printed_to_log(log, skip_prefix):
-    """Send what is printed inside the block to ``log``, line by line, except prints starting with ``skip_prefix``."""
+    """Send what is printed inside the block to ``log``, line by line, except a print starting with ``skip_prefix``."""
     return contextlib.redirect_stdout(_LogWriter(log, skip_prefix))

@@ -16,7 +16,7 @@ FLOAT64 = 8
 INT64 = 8
 PIXELS = 28 * 28
 
-# The layers of digitclust/architecture.py, which imports Keras and so is not imported here.
+# The layer widths of the autoencoders; digitclust/architecture.py (which imports Keras) builds them.
 DENSE_HIDDEN = (500, 500, 2000)
 CONV_HIDDEN = (392, 196)
 CONV_FILTERS = 16

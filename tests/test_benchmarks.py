@@ -62,10 +62,20 @@ def test_epoch_seconds_are_read_from_the_train_log():
 def test_a_bad_params_change_stops_the_benchmark_in_one_line_before_any_work(tmp_path):
     for change, problem in [("autoencoder.epochs=0", "autoencoder.epochs = 0: expected an integer >= 1"),
                             ("autoencoder.epoch=3", "autoencoder.epoch: unknown key"),
-                            ("nothing.here=1", "-S nothing.here: no such key in params.yaml")]:
+                            ("nothing.here=1", "-S nothing.here: no such key in params.yaml"),
+                            ("autoencoder.epochs", "-S 'autoencoder.epochs': expected key=value"),
+                            ("seed=-1", "seed = -1: expected an integer from 0 to 2147483647")]:
         command = [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--seeds", "0", "-S", change]
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
-        assert result.returncode == 1
-        assert result.stderr.startswith("error: -S") and problem in result.stderr
+        assert result.returncode in (1, 2)
+        assert result.stderr.startswith("error: ") and problem in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_train_sizes_stop_the_pipeline_benchmark_in_one_line_before_any_work(tmp_path):
+    command = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--train-sizes", "60000", "30"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == "error: -S: kmeans.k = 10: more clusters than data.test_size = 5 images\n"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
