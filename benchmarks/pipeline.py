@@ -119,7 +119,8 @@ def benchmark(changes, logs=None):
         scores = json.loads((folder / "metrics" / "scores.json").read_text())
         with np.load(folder / "data" / "dataset.npz") as npz:
             sizes = len(npz["y_train"]), len(npz["y_test"])
-        throughput.report(folder / "models" / "autoencoder.keras", (folder / "train.log").read_text(), *sizes)
+        models = folder / "models"
+        throughput.report(models / "encoder.keras", models / "decoder.keras", (folder / "train.log").read_text(), *sizes)
         if logs:
             Path(logs).mkdir(parents=True, exist_ok=True)
             for name in rows:

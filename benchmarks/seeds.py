@@ -84,6 +84,8 @@ def main():
     add_set_option(parser)
     args = parser.parse_args()
     stage_names = scored_stages()
+    if "seed" in dict(args.set):
+        parser.error("-S seed: the seeds are given by --seeds")
     for seed in args.seeds:
         checked_changes({**dict(args.set), "seed": str(seed)})  # every seed's params, before the first run
     per_seed = []

@@ -58,11 +58,12 @@ def matmul_gflops(size=2048, repeats=10):
     return 2 * size**3 / best / 1e9
 
 
-def report(autoencoder_path, train_log, train_images, val_images):
-    """Print the training throughput, the matrix-product speed and their ratio."""
+def report(encoder_path, decoder_path, train_log, train_images, val_images):
+    """Print the training throughput of the autoencoder saved as its two halves, the matrix-product speed and their ratio."""
     from digitclust import inference
+    from digitclust.backend import keras
 
-    model = inference.load(autoencoder_path)
+    model = keras.Sequential([inference.load(encoder_path), inference.load(decoder_path)])
     seconds = epoch_seconds(train_log)
     achieved = training_flops(model, train_images, val_images, len(seconds)) / sum(seconds) / 1e9
     peak = matmul_gflops()

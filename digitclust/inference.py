@@ -25,6 +25,6 @@ def decode(decoder, codes, batch_size):
     return decoder.predict(codes, batch_size=batch_size, verbose=0)
 
 
-def reconstruct(autoencoder, images, batch_size):
-    """Return the reconstructions (N, 28, 28) of ``images`` (N, 28, 28)."""
-    return autoencoder.predict(images, batch_size=batch_size, verbose=0)
+def reconstruct(encoder, decoder, images, batch_size):
+    """Return the reconstructions (N, 28, 28) of ``images`` (N, 28, 28): their codes, decoded."""
+    return decode(decoder, encode(encoder, images, batch_size), batch_size)

@@ -65,15 +65,15 @@ def main(p, args):
     labels = data.load_labels(args.dataset)
     codes = io.load_npz(args.codes)
     assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
-    stage.log.info("read %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.autoencoder)
+    stage.log.info("read %s, %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.encoder, args.decoder)
 
-    from digitclust import architecture, backend, inference
+    from digitclust import backend, inference
 
     backend.configure()
-    autoencoder = inference.load(args.autoencoder)
+    encoder, decoder = inference.load(args.encoder), inference.load(args.decoder)
     batch_size = p["autoencoder"]["batch_size"]
-    decode = functools.partial(inference.decode, architecture.decoder_of(autoencoder), batch_size=batch_size)
-    reconstruct = functools.partial(inference.reconstruct, autoencoder, batch_size=batch_size)
+    decode = functools.partial(inference.decode, decoder, batch_size=batch_size)
+    reconstruct = functools.partial(inference.reconstruct, encoder, decoder, batch_size=batch_size)
     draw_centres(p, args, decode, labels["train"], assignments, codes, out)
     test_images, _ = data.load_images(args.dataset, "test")
     draw_training(args, reconstruct, out)
@@ -89,4 +89,4 @@ def main(p, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "autoencoder", "history", "metrics", "output")
+    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "encoder", "decoder", "history", "metrics", "output")

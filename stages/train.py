@@ -1,4 +1,7 @@
-"""Train the autoencoder on the train split; save it, its encoder and its per-epoch history.
+"""Train the autoencoder on the train split; save its encoder, its decoder and its per-epoch history.
+
+The saved models hold weights and architecture only; the optimizer's state stays in the
+checkpoints, which a resumed training needs.
 
 With ``autoencoder.checkpoint`` on, progress is saved after every epoch into the
 checkpoint folder, and a rerun of the same params on the same data resumes there.
@@ -53,7 +56,8 @@ def main(p, args):
         autoencoder, train_images, test_images, config["epochs"], config["batch_size"], p["seed"],
         start=done, history=history, after_epoch=save_progress if config["checkpoint"] else None,
     )
-    for model, path in ((autoencoder, args.autoencoder), (architecture.encoder_of(autoencoder), args.encoder)):
+    for model, path in ((architecture.encoder_of(autoencoder), args.encoder),
+                        (architecture.decoder_of(autoencoder), args.decoder)):
         io.save_keras(model, path)
         stage.log.info("wrote %s", path)
     table = pd.DataFrame(history).rename_axis("epoch").reset_index()
@@ -64,4 +68,4 @@ def main(p, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "inputs", "autoencoder", "encoder", "history", "checkpoint")
+    stage.run(main, __doc__, "inputs", "encoder", "decoder", "history", "checkpoint")

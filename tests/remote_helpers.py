@@ -20,8 +20,8 @@ CACHED_OUTPUTS = (
     "data/assignments/baseline.npz",
     "data/assignments/autoencoder.npz",
     "data/codes.npz",
-    "models/autoencoder.keras",
     "models/encoder.keras",
+    "models/decoder.keras",
     "models/history.csv",
 )
 SSHD = Path("/usr/sbin/sshd")

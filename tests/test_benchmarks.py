@@ -64,13 +64,21 @@ def test_a_bad_params_change_stops_the_benchmark_in_one_line_before_any_work(tmp
                             ("autoencoder.epoch=3", "autoencoder.epoch: unknown key"),
                             ("nothing.here=1", "-S nothing.here: no such key in params.yaml"),
                             ("autoencoder.epochs", "-S 'autoencoder.epochs': expected key=value"),
-                            ("seed=-1", "seed = -1: expected an integer from 0 to 2147483647")]:
+                            ("seed=3", "-S seed: the seeds are given by --seeds")]:
         command = [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--seeds", "0", "-S", change]
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
         assert result.returncode in (1, 2)
         assert result.stderr.startswith("error: ") and problem in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_seed_stops_the_seeds_benchmark_in_one_line_before_any_work(tmp_path):
+    command = [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--seeds", "0", "-1"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == "error: -S: seed = -1: expected an integer from 0 to 2147483647\n"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 def test_bad_train_sizes_stop_the_pipeline_benchmark_in_one_line_before_any_work(tmp_path):

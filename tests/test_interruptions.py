@@ -12,7 +12,7 @@ from conftest import tiny_arrays
 from digitclust import inference, io
 from helpers import stage_command, stage_environment, stage_folder, write_params
 
-TRAIN_OUTPUTS = ["autoencoder.keras", "encoder.keras", "history.csv"]
+TRAIN_OUTPUTS = ["encoder.keras", "decoder.keras", "history.csv"]
 STAGES = {
     "train": (["inputs.npz", *TRAIN_OUTPUTS, "checkpoints"], "epoch 1/"),
     "baseline": (["data.npz", "baseline.npz"], "k-means restart 1/"),
