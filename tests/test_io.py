@@ -1,3 +1,5 @@
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,16 @@ def test_save_npz_writes_the_same_bytes_every_time(tmp_path):
     loaded = io.load_npz(tmp_path / "one.npz")
     assert set(loaded) == {"a", "b"}
     np.testing.assert_array_equal(loaded["b"], arrays["b"])
+
+
+def test_save_npz_compresses_without_loss(tmp_path):
+    images = np.zeros((1000, 28, 28), dtype=np.float32)
+    images[:, 10:18, 12:16] = np.random.default_rng(0).random((1000, 8, 4), dtype=np.float32)
+    io.save_npz(tmp_path / "images.npz", x=images)
+    with zipfile.ZipFile(tmp_path / "images.npz") as archive:
+        assert [info.compress_type for info in archive.infolist()] == [zipfile.ZIP_DEFLATED]
+    assert (tmp_path / "images.npz").stat().st_size < images.nbytes / 4
+    assert io.load_npz(tmp_path / "images.npz")["x"].tobytes() == images.tobytes()
 
 
 def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
