@@ -16,6 +16,11 @@ $(VENV)/.installed: requirements.txt
 repro: setup
 	$(ACTIVATE) && dvc repro
 
-test: setup
+# The tests also train on JAX, Keras' second backend: requirements-jax.txt.
+$(VENV)/.installed-jax: $(VENV)/.installed requirements-jax.txt
+	$(VENV)/bin/pip install --quiet -r requirements-jax.txt
+	touch $@
+
+test: setup $(VENV)/.installed-jax
 	scripts/test-deps
 	$(ACTIVATE) && python -m pytest

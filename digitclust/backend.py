@@ -28,5 +28,6 @@ def configure(deterministic_ops=False):
 
 def set_seed(seed, xla):
     """Seed Python, NumPy and the Keras backend; configure it, with op determinism unless ``xla``."""
-    keras.utils.set_random_seed(seed)
+    with native_logs_discarded():  # it seeds TensorFlow too, importing it on any backend
+        keras.utils.set_random_seed(seed)
     configure(deterministic_ops=not xla)

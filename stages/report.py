@@ -1,12 +1,11 @@
 """Pictures that explain the clusters: a 2-D map of the codes, cluster centres, typical members, purity bars.
 
-Also the autoencoder's training curves and reconstructions, kept here rather than in the
-train stage so that every output of training is cached (and restorable from DVC's run cache).
+Also the autoencoder's reconstructions, kept here rather than in the train stage so that
+every output of training is cached (and restorable from DVC's run cache).
 """
 
 import functools
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +41,7 @@ def draw_centres(p, args, decode, labels, assignments, codes, out):
                      [""], names)
 
 
-def draw_training(args, reconstruct, out):
-    with io.atomic_path(out / "history.csv") as tmp:
-        shutil.copyfile(args.history, tmp)
+def draw_reconstructions(args, reconstruct, out):
     originals = data.load_inputs(args.inputs, "test")[:N_RECONSTRUCTED]
     reconstructed = reconstruct(originals)
     plots.reconstructions(originals, reconstructed, out / "reconstructions.png")
@@ -67,6 +64,7 @@ def main(p, args):
     assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
     stage.log.info("read %s, %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.encoder, args.decoder)
 
+    stage.use_keras_backend(p["autoencoder"]["backend"])
     from digitclust import backend, inference
 
     backend.configure()
@@ -76,12 +74,13 @@ def main(p, args):
     reconstruct = functools.partial(inference.reconstruct, encoder, decoder, batch_size=batch_size)
     draw_centres(p, args, decode, labels["train"], assignments, codes, out)
     test_images, _ = data.load_images(args.dataset, "test")
-    draw_training(args, reconstruct, out)
+    draw_reconstructions(args, reconstruct, out)
     draw_typical(p, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     umap = p["cluster"]["umap"]
     embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], umap["n_epochs"], p["seed"])
-    colourings = {"by cluster (autoencoder method)": assignments["autoencoder"]["test"], "by true digit": labels["test"]}
-    plots.code_map(embedding, colourings, out / "map.png", "test codes, UMAP to 2-D")
+    clusters = assignments["autoencoder"]["test"]
+    cluster_digits = metrics.majority_class(metrics.contingency(labels["test"], clusters))[clusters]
+    plots.code_map(embedding, cluster_digits, labels["test"], out / "map.png", "test codes, UMAP to 2-D (autoencoder method)")
     scores = json.loads(Path(args.metrics).read_text())
     ordered = {method: {split: scores[method][split] for split in SPLITS} for method in METHODS}
     plots.score_bars(ordered, "purity", out / "purity.png")
@@ -89,4 +88,4 @@ def main(p, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "encoder", "decoder", "history", "metrics", "output")
+    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "encoder", "decoder", "metrics", "output")

@@ -1,7 +1,8 @@
-"""Train the autoencoder on the train split; save its encoder, its decoder and its per-epoch history.
+"""Train the autoencoder on the train split; save its encoder and its decoder; log every epoch with DVCLive.
 
 The saved models hold weights and architecture only; the optimizer's state stays in the
-checkpoints, which a resumed training needs.
+checkpoints, which a resumed training needs. The DVCLive folder is written while training
+runs, and removed if it stops before the end.
 
 With ``autoencoder.checkpoint`` on, progress is saved after every epoch into the
 checkpoint folder, and a rerun of the same params on the same data resumes there.
@@ -38,34 +39,36 @@ def prepare(p, checkpoint, key):
 
 
 def main(p, args):
-    import pandas as pd
-
-    from digitclust import architecture, backend, checkpoints, training
-
     config = p["autoencoder"]
+    stage.use_keras_backend(config["backend"])
+    from digitclust import architecture, backend, checkpoints, tracking, training
+
     backend.set_seed(p["seed"], config["xla"])
     train_images, test_images = (data.load_inputs(args.inputs, split) for split in ("train", "test"))
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.inputs)
     key = fingerprint(p, args.inputs)
     autoencoder, done, history = prepare(p, args.checkpoint, key)
 
-    def save_progress(epochs_done, history_so_far):
-        checkpoints.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
+    try:
+        with tracking.live_log(args.live, {"seed": p["seed"], **config}, history) as live:
 
-    history = training.train(
-        autoencoder, train_images, test_images, config["epochs"], config["batch_size"], p["seed"],
-        start=done, history=history, after_epoch=save_progress if config["checkpoint"] else None,
-    )
+            def after_epoch(epochs_done, history_so_far):
+                tracking.log_epoch(live, epochs_done, {name: values[-1] for name, values in history_so_far.items()})
+                if config["checkpoint"]:
+                    checkpoints.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
+
+            training.train(autoencoder, train_images, test_images, config["epochs"], config["batch_size"], p["seed"],
+                           start=done, history=history, after_epoch=after_epoch)
+    except BaseException:
+        shutil.rmtree(args.live, ignore_errors=True)  # a partial log is no output; a resumed run logs every epoch again
+        raise
+    stage.log.info("logged every epoch in %s", args.live)
     for model, path in ((architecture.encoder_of(autoencoder), args.encoder),
                         (architecture.decoder_of(autoencoder), args.decoder)):
         io.save_keras(model, path)
         stage.log.info("wrote %s", path)
-    table = pd.DataFrame(history).rename_axis("epoch").reset_index()
-    table["epoch"] += 1
-    io.write_text(args.history, table.to_csv(index=False, float_format="%.6g"))
-    stage.log.info("wrote %s", args.history)
     shutil.rmtree(args.checkpoint, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "inputs", "encoder", "decoder", "history", "checkpoint")
+    stage.run(main, __doc__, "inputs", "encoder", "decoder", "live", "checkpoint")

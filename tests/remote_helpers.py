@@ -22,7 +22,6 @@ CACHED_OUTPUTS = (
     "data/codes.npz",
     "models/encoder.keras",
     "models/decoder.keras",
-    "models/history.csv",
 )
 SSHD = Path("/usr/sbin/sshd")
 LOOPBACK = "127.0.0.1"

@@ -12,7 +12,7 @@ from conftest import tiny_arrays
 from digitclust import inference, io
 from helpers import stage_command, stage_environment, stage_folder, write_params
 
-TRAIN_OUTPUTS = ["encoder.keras", "decoder.keras", "history.csv"]
+TRAIN_OUTPUTS = ["encoder.keras", "decoder.keras", "live"]
 STAGES = {
     "train": (["inputs.npz", *TRAIN_OUTPUTS, "checkpoints"], "epoch 1/"),
     "baseline": (["data.npz", "baseline.npz"], "k-means restart 1/"),
@@ -92,7 +92,8 @@ def test_training_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_pat
     log = run_to_end(resumed, "train")
     assert f"resuming from checkpoints after epoch {done}" in log
 
-    assert (resumed / "history.csv").read_text() == (whole / "history.csv").read_text()
+    for log in ("metrics.json", "params.yaml", "plots/metrics/loss.tsv", "plots/metrics/val_loss.tsv"):
+        assert (resumed / "live" / log).read_text() == (whole / "live" / log).read_text(), log  # one history
     weights = [inference.load(folder / "encoder.keras").get_weights() for folder in (whole, resumed)]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
     assert not (resumed / "checkpoints").exists()

@@ -1,4 +1,5 @@
 import copy
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,11 @@ def test_an_integer_too_long_to_read_is_reported(tmp_path):
     (tmp_path / "params.yaml").write_text("seed: " + "9" * 5000 + "\n")
     with pytest.raises(params.ParamsError, match="params.yaml: not valid YAML"):
         params.load(tmp_path / "params.yaml")
+
+
+def test_a_backend_that_is_not_installed_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch" else object())
+    assert_refused(with_change("autoencoder.backend", "torch"),
+                   "autoencoder.backend = 'torch': torch is not installed here; install it with `pip install torch`")
+    assert_refused(with_change("autoencoder.backend", "mxnet"),
+                   "autoencoder.backend = 'mxnet': expected one of tensorflow, jax, torch")

@@ -14,7 +14,10 @@ from remote_helpers import CACHED_OUTPUTS
 OUTPUTS = [
     *CACHED_OUTPUTS,
     "metrics/scores.json",
-    "plots/report/history.csv",
+    "dvclive/metrics.json",
+    "dvclive/params.yaml",
+    "dvclive/plots/metrics/loss.tsv",
+    "dvclive/plots/metrics/val_loss.tsv",
     "plots/report/reconstructions.png",
     "plots/report/map.png",
     "plots/report/centres_baseline.png",

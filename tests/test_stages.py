@@ -24,7 +24,7 @@ def test_fetch_with_no_working_source_lists_each_and_writes_nothing(tmp_path):
 
 def test_a_bad_param_stops_a_stage_before_it_reads_anything(tmp_path):
     stage_folder(tmp_path, {"autoencoder.epochs": 0})
-    result = run_stage(tmp_path, "train", "missing.npz", "e.keras", "d.keras", "h.csv", "checkpoints")
+    result = run_stage(tmp_path, "train", "missing.npz", "e.keras", "d.keras", "live", "checkpoints")
     assert result.returncode == 1
     assert result.stderr == "error: params.yaml: autoencoder.epochs = 0: expected an integer >= 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "params.yaml"]
@@ -55,10 +55,10 @@ def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
 @pytest.mark.parametrize(
     "name, args",
     [
-        ("train", ["missing.npz", "e.keras", "d.keras", "h.csv", "checkpoints"]),
+        ("train", ["missing.npz", "e.keras", "d.keras", "live", "checkpoints"]),
         ("encode", ["missing.npz", "encoder.keras", "codes.npz"]),
         ("cluster", ["missing.npz", "assignments.npz"]),
-        ("report", ["d.npz", "i.npz", "c.npz", "assignments", "e.keras", "d.keras", "h.csv", "scores.json", "report"]),
+        ("report", ["d.npz", "i.npz", "c.npz", "assignments", "e.keras", "d.keras", "scores.json", "report"]),
     ],
 )
 def test_a_stage_that_loads_keras_or_umap_says_only_its_error_on_stderr(tmp_path, name, args):
@@ -128,7 +128,7 @@ def damaged_inputs(folder):
     [
         ("preprocess", ["garbage.npz", "out.npz"], "garbage.npz: damaged, or not written by this pipeline"),
         ("baseline", ["no_labels.npz", "out.npz"], "no_labels.npz: damaged, or not written by this pipeline (y_train is not a file"),
-        ("train", ["flat.npz", "e.keras", "d.keras", "h.csv", "checkpoints"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
+        ("train", ["flat.npz", "e.keras", "d.keras", "live", "checkpoints"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
         ("encode", ["flat.npz", "garbage.keras", "out.npz"], "garbage.keras: not a model the train stage saved"),
         ("cluster", ["nan_codes.npz", "out.npz"], "nan_codes.npz: some codes are not finite numbers"),
     ],
@@ -149,7 +149,7 @@ def test_a_training_that_diverges_stops_in_one_line_and_writes_no_model(tmp_path
     stage_folder(tmp_path, {"autoencoder.learning_rate": 1e30, "autoencoder.epochs": 3})
     rng = np.random.default_rng(0)
     io.save_npz(tmp_path / "in.npz", x_train=rng.random((600, 28, 28), np.float32), x_test=rng.random((100, 28, 28), np.float32))
-    result = run_stage(tmp_path, "train", "in.npz", "e.keras", "d.keras", "h.csv", "checkpoints")
+    result = run_stage(tmp_path, "train", "in.npz", "e.keras", "d.keras", "live", "checkpoints")
     assert result.returncode == 1
     error = result.stderr.splitlines()[-1]  # the loss is nan or inf, depending on the CPU
     assert error.startswith("error: training diverged: loss ") and " after epoch 1; " in error, result.stderr

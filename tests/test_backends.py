@@ -1,0 +1,29 @@
+"""The train and encode stages run on Keras' JAX backend too, chosen by `autoencoder.backend`."""
+
+import re
+
+import numpy as np
+
+from digitclust import io
+from helpers import run_stage, stage_folder
+
+OWN_LOG_LINE = re.compile(r"\d\d:\d\d:\d\d digitclust[.\w]*: ")
+
+
+def test_train_and_encode_run_on_jax(tmp_path):
+    stage_folder(tmp_path, {"autoencoder.backend": "jax", "autoencoder.epochs": 2, "autoencoder.code_size": 8})
+    rng = np.random.default_rng(0)
+    io.save_npz(tmp_path / "inputs.npz", x_train=rng.random((600, 28, 28), np.float32),
+                x_test=rng.random((100, 28, 28), np.float32))
+
+    trained = run_stage(tmp_path, "train", "inputs.npz", "encoder.keras", "decoder.keras", "live", "checkpoints")
+    assert trained.returncode == 0, trained.stderr
+    assert "epochs 1 to 2, batch 256, with Keras on jax" in trained.stderr
+    encoded = run_stage(tmp_path, "encode", "inputs.npz", "encoder.keras", "codes.npz")
+    assert encoded.returncode == 0, encoded.stderr
+
+    codes = io.load_npz(tmp_path / "codes.npz")
+    assert codes["train"].shape == (600, 8) and codes["test"].shape == (100, 8)
+    assert np.isfinite(codes["train"]).all() and codes["train"].std() > 0
+    for result in (trained, encoded):
+        assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
