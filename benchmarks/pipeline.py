@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))  # the package is not installed: use this checkout
 
 import throughput  # noqa: E402
 from digitclust import io, params, sources  # noqa: E402
+from digitclust.stage import OneLineParser  # noqa: E402
 
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
 TEST_SHARE = 6  # the test split keeps MNIST's 60,000 : 10,000 ratio
@@ -131,13 +132,6 @@ def benchmark(changes, logs=None):
     purity = scores["autoencoder"]
     print(f"  {'total':<10} {total:8.1f} s   purity train {purity['train']['purity']:.4f}, test {purity['test']['purity']:.4f}")
     return rows, scores
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message}\n")
 
 
 def params_change(text):

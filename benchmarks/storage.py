@@ -69,7 +69,7 @@ def project_at(revision, folder):
         return
     archive = subprocess.run(["git", "archive", revision, *PROJECT_FILES], cwd=ROOT, capture_output=True)
     if archive.returncode != 0:
-        sys.exit(f"error: --previous {revision}: {archive.stderr.decode().strip() or 'not a commit of this repository'}")
+        sys.exit(f"error: git archive {revision}: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(folder, filter="data")
 
@@ -131,6 +131,10 @@ def main():
     add_set_option(parser)
     args = parser.parse_args()
     changes = checked_changes(dict(args.set))
+    known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.previous}^{{commit}}"], cwd=ROOT,
+                           capture_output=True)
+    if known.returncode != 0:
+        parser.error(f"--previous {args.previous}: not a commit of this repository")
     with tempfile.TemporaryDirectory() as scratch:
         results = {}
         for label, revision in (("previous", args.previous), ("current", None)):

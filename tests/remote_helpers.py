@@ -22,6 +22,8 @@ CACHED_OUTPUTS = (
     "data/codes.npz",
     "models/encoder.keras",
     "models/decoder.keras",
+    "dvclive/metrics.json",
+    "dvclive/params.yaml",
 )
 SSHD = Path("/usr/sbin/sshd")
 LOOPBACK = "127.0.0.1"
@@ -94,10 +96,10 @@ def workspace_files(repo):
 
 
 def corrupt_cache_objects(repo):
-    """The objects in ``repo``'s DVC cache whose contents do not match their name."""
+    """The objects in ``repo``'s DVC cache whose contents do not match their name (a folder's listing ends in .dir)."""
     objects = Path(repo) / ".dvc" / "cache" / "files" / "md5"
     return sorted(
-        str(path) for path in objects.glob("*/*") if path.parent.name + path.name != md5(path)
+        str(path) for path in objects.glob("*/*") if (path.parent.name + path.name).removesuffix(".dir") != md5(path)
     )
 
 

@@ -87,3 +87,11 @@ def test_bad_train_sizes_stop_the_pipeline_benchmark_in_one_line_before_any_work
     assert result.returncode == 1
     assert result.stderr == "error: -S: kmeans.k = 10: more clusters than data.test_size = 5 images\n"
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_commit_stops_the_storage_benchmark_in_one_line_before_any_work(tmp_path):
+    command = [sys.executable, str(ROOT / "benchmarks" / "storage.py"), "--previous", "no-such-commit"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == "error: storage.py: --previous no-such-commit: not a commit of this repository\n"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []

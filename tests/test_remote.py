@@ -107,7 +107,7 @@ def test_shared_run_cache_restores_training_instead_of_rerunning_it(publisher, t
     dvc("pull", "--run-cache", cwd=repo)
     output = dvc("repro", "--pull", cwd=repo).stdout
 
-    assert "Stage 'train' is cached - skipping run, checking out outputs" in output
+    assert "Stage 'train' is cached - skipping run, checking out outputs" in output, output
     assert "Running stage" not in output
     # The origin's very files, checked out from the run cache.
     origin = lock_hashes(tiny_repo)
@@ -135,7 +135,7 @@ def test_pull_of_a_corrupt_object_fails_and_damages_nothing(kind, publisher, tin
     after = workspace_files(repo)
     assert {path: after.get(path) for path in before} == before, "a file in the workspace changed"
     added = {path: digest for path, digest in after.items() if path not in before}
-    assert added == {path: expected[path] for path in added}, "an output was checked out with wrong contents"
+    assert added == {path: md5(tiny_repo / path) for path in added}, "an output was checked out with wrong contents"
     assert "models/encoder.keras" not in added
     assert corrupt_cache_objects(repo) == []
     status = dvc("status", cwd=repo).stdout

@@ -15,7 +15,7 @@ from helpers import dvc
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CDN_SCRIPT = re.compile(r"https://cdn\.jsdelivr\.net/npm/([\w-]+)@([\d.]+)")
-VEGA_CHARTS = 5  # training curves, and counts and shares of each method's confusion matrix
+VEGA_CHARTS = 6  # loss and validation loss per epoch (DVCLive), and counts and shares of each confusion matrix
 IMAGES = 8  # reconstructions, 2 heatmaps, purity bars, code map, 2 centre rows, typical members
 
 
