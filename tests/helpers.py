@@ -1,6 +1,7 @@
 """Running stage scripts and DVC in throwaway copies of the project."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,10 @@ def environment():
     env["DVC_NO_ANALYTICS"] = "1"  # DVC's usage reports would go to a non-loopback address
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     return env
+
+
+# A line of a stage's own log (its time, then a digitclust logger), as opposed to a library's output.
+OWN_LOG_LINE = re.compile(r"\d\d:\d\d:\d\d digitclust[.\w]*: ")
 
 
 def stage_environment():

@@ -1,13 +1,11 @@
 """The train and encode stages run on Keras' JAX backend too, chosen by `autoencoder.backend`."""
 
-import re
 
 import numpy as np
 
 from digitclust import io
-from helpers import run_stage, stage_folder
+from helpers import OWN_LOG_LINE, run_stage, stage_folder
 
-OWN_LOG_LINE = re.compile(r"\d\d:\d\d:\d\d digitclust[.\w]*: ")
 
 
 def test_train_and_encode_run_on_jax(tmp_path):

@@ -59,14 +59,19 @@ def test_epoch_seconds_are_read_from_the_train_log():
     assert throughput.epoch_seconds(log) == [41.0, 39.5]
 
 
+def run_benchmark(script, *args, cwd):
+    """Run ``benchmarks/<script>`` with ``args`` in ``cwd``; return the completed process."""
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=cwd, capture_output=True,
+                          text=True)
+
+
 def test_a_bad_params_change_stops_the_benchmark_in_one_line_before_any_work(tmp_path):
     for change, problem in [("autoencoder.epochs=0", "autoencoder.epochs = 0: expected an integer >= 1"),
                             ("autoencoder.epoch=3", "autoencoder.epoch: unknown key"),
                             ("nothing.here=1", "-S nothing.here: no such key in params.yaml"),
                             ("autoencoder.epochs", "-S 'autoencoder.epochs': expected key=value"),
                             ("seed=3", "-S seed: the seeds are given by --seeds")]:
-        command = [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--seeds", "0", "-S", change]
-        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        result = run_benchmark("seeds.py", "--seeds", "0", "-S", change, cwd=tmp_path)
         assert result.returncode in (1, 2)
         assert result.stderr.startswith("error: ") and problem in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
@@ -74,24 +79,21 @@ def test_a_bad_params_change_stops_the_benchmark_in_one_line_before_any_work(tmp
 
 
 def test_a_bad_seed_stops_the_seeds_benchmark_in_one_line_before_any_work(tmp_path):
-    command = [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--seeds", "0", "-1"]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    result = run_benchmark("seeds.py", "--seeds", "0", "-1", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == "error: -S: seed = -1: expected an integer from 0 to 2147483647\n"
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 def test_bad_train_sizes_stop_the_pipeline_benchmark_in_one_line_before_any_work(tmp_path):
-    command = [sys.executable, str(ROOT / "benchmarks" / "pipeline.py"), "--train-sizes", "60000", "30"]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    result = run_benchmark("pipeline.py", "--train-sizes", "60000", "30", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == "error: -S: kmeans.k = 10: more clusters than data.test_size = 5 images\n"
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 def test_an_unknown_commit_stops_the_storage_benchmark_in_one_line_before_any_work(tmp_path):
-    command = [sys.executable, str(ROOT / "benchmarks" / "storage.py"), "--previous", "no-such-commit"]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    result = run_benchmark("storage.py", "--previous", "no-such-commit", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == "error: storage.py: --previous no-such-commit: not a commit of this repository\n"
     assert result.stdout == "" and list(tmp_path.iterdir()) == []

@@ -1,6 +1,5 @@
 """Stage scripts fail with one clear line, a non-zero exit and no output."""
 
-import re
 import sys
 
 import numpy as np
@@ -8,7 +7,7 @@ import pytest
 import yaml
 
 from digitclust import io, params, stage
-from helpers import ROOT, run_stage, stage_folder
+from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 
 
 def test_fetch_with_no_working_source_lists_each_and_writes_nothing(tmp_path):
@@ -101,7 +100,6 @@ def test_every_stage_declares_its_params_in_dvc_yaml():
         stage.restricted_params(params.load(ROOT / "params.yaml"), keys, name)  # every declared key exists
 
 
-OWN_LOG_LINE = re.compile(r"\d\d:\d\d:\d\d digitclust[.\w]*: ")
 
 
 def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
