@@ -143,11 +143,13 @@ class SSHServer:
     """Debian's OpenSSH server on a free loopback port, for the current user only; a context manager.
 
     The host key and the one client key it accepts are generated into ``folder``; it serves
-    SFTP from its own process (``internal-sftp``) and logs to ``folder``/sshd.log.
+    SFTP from its own process (``internal-sftp``) and logs to ``folder``/sshd.log. With ``home``,
+    sessions get that folder as $HOME, so the server stands for another host with its own home.
     """
 
-    def __init__(self, folder):
+    def __init__(self, folder, home=None):
         self.folder = Path(folder)
+        self.home = home
         self.user = getpass.getuser()
         self.port = free_port()
         self.keyfile = self.folder / "client_key"
@@ -162,7 +164,8 @@ class SSHServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         _keygen(self.folder / "host_key")
         _keygen(self.keyfile)
-        shutil.copy(f"{self.keyfile}.pub", self.folder / "authorized_keys")
+        options = f'environment="HOME={self.home}" ' if self.home else ""
+        (self.folder / "authorized_keys").write_text(options + Path(f"{self.keyfile}.pub").read_text())
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
         config = self._write_config()
@@ -176,6 +179,10 @@ class SSHServer:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def known_hosts_line(self):
+        """This server's line for a known_hosts file."""
+        return f"[{LOOPBACK}]:{self.port} {(self.folder / 'host_key.pub').read_text()}"
 
     def __exit__(self, *exc_info):
         self.process.terminate()
@@ -199,6 +206,7 @@ class SSHServer:
                     "PasswordAuthentication no",
                     "KbdInteractiveAuthentication no",
                     "UsePAM no",
+                    f"PermitUserEnvironment {'yes' if self.home else 'no'}",
                     "StrictModes no",
                     "Subsystem sftp internal-sftp",
                     "",

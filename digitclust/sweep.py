@@ -1,0 +1,347 @@
+"""A sweep over several hosts: one DVC experiment per combination of `-S` values, spread by Dask.
+
+    python -m digitclust.sweep -S 'seed=0,1,2' -S 'autoencoder.code_size=10,32' \\
+        --hosts gpu1 gpu2 --git-remote ssh://git@host/repo.git --dvc-remote ssh://host/dvc-store
+
+Expands the grid as `dvc exp run -S` does, checks every combination against the baseline's
+params.yaml, names each experiment after its params, and skips those already on the Git remote.
+The rest go to a Dask cluster, started over SSH on ``--hosts`` (Dask's SSHCluster) or reached at
+``--scheduler``; each runs in its own clone on a worker (``digitclust.sweep_task``) and is pushed
+to the Git remote with its outputs and run cache. Dask retries a failed task once and reruns once
+the task of a worker that died; the driver logs each start, finish, failure and retry.
+"""
+
+import contextlib
+import hashlib
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+import yaml
+
+from digitclust import params, sweep_task
+from digitclust.errors import PipelineError
+from digitclust.stage import OneLineParser
+
+log = logging.getLogger("digitclust.sweep")
+
+# Dask's own fault handling: a failed task runs once more, and so does the task of a worker that died.
+RETRIES = 1
+DASK_CONFIG = {
+    "distributed.scheduler.allowed-failures": RETRIES,
+    "logging.distributed": "error",  # the cluster's processes too: they inherit this config
+}
+QUIET_LOGGERS = ("distributed", "asyncssh", "tornado")
+REMOTE_TIMEOUT_S = 60
+
+
+class SweepError(PipelineError):
+    """Bad input or an unreachable remote: reported as one line before anything is dispatched."""
+
+
+# The grid -----------------------------------------------------------------------------------
+
+
+def check_key(text, values):
+    """Raise SweepError unless the key of the `-S` value ``text`` is a leaf of params.yaml ``values``."""
+    key = text.partition("=")[0]
+    if key[:1] in "+~":
+        raise SweepError(f"-S {text}: a sweep sets keys of params.yaml, it does not add or remove them")
+    node, path = values, []
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            where = ".".join(path) or "params.yaml"
+            allowed = ", ".join(node) if isinstance(node, dict) else "none, it is a value"
+            raise SweepError(f"-S {text}: {key} is not a key of params.yaml; keys in {where}: {allowed}")
+        node, path = node[part], [*path, part]
+    if isinstance(node, dict):
+        raise SweepError(f"-S {text}: {key} is a section of params.yaml; set one of its keys: {', '.join(node)}")
+
+
+def expand_grid(sets):
+    """The `-S` values ``sets`` as one list of overrides per experiment, as `dvc exp run -S` expands them."""
+    from dvc.exceptions import InvalidArgumentError
+    from dvc.utils.hydra import get_hydra_sweeps
+    from hydra.errors import HydraException
+
+    try:
+        sweeps = get_hydra_sweeps({"params.yaml": list(sets)})
+    except (HydraException, InvalidArgumentError) as error:
+        raise SweepError(f"-S {' '.join(sets)}: not valid `dvc exp run -S` values ({_first_line(error)});"
+                         " expected key=value or key=value1,value2,...") from None
+    return [tuple(sweep["params.yaml"]) for sweep in sweeps]
+
+
+def check_params(overrides, params_text):
+    """Raise SweepError unless ``overrides`` applied to ``params_text`` (as DVC applies them) give valid params."""
+    from dvc.exceptions import InvalidArgumentError
+    from dvc.utils.hydra import apply_overrides
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "params.yaml"
+        path.write_text(params_text)
+        try:
+            apply_overrides(path, list(overrides))
+            params.load(path)
+        except (params.ParamsError, InvalidArgumentError) as error:
+            message = str(error).replace(f"{path}: ", "")
+            raise SweepError(f"-S {' '.join(overrides)}: {message}") from None
+
+
+def experiment_name(overrides):
+    """A name made of the overrides sorted by key (``kmeans.n_init-3_seed-0``), valid as a Git ref.
+
+    Characters a ref cannot hold become ``-``, and the name then ends with a hash of the
+    overrides, so that two experiments never share a name.
+    """
+    text = "_".join(f"{key}-{value}" for key, value in sorted(override.split("=", 1) for override in overrides))
+    name = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", text)).strip(".-")
+    if name != text or name.endswith(".lock"):
+        name += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+    return name
+
+
+def planned_experiments(sets, params_text):
+    """Map each experiment's name to its overrides, every combination checked against ``params_text``."""
+    if not sets:
+        raise SweepError("no -S values: give the grid as `dvc exp run -S` values, e.g. -S 'seed=0,1,2'")
+    values = yaml.safe_load(params_text)
+    for text in sets:
+        check_key(text, values)
+    plan = {experiment_name(overrides): overrides for overrides in expand_grid(sets)}
+    for overrides in plan.values():
+        check_params(overrides, params_text)
+    return plan
+
+
+# The remotes --------------------------------------------------------------------------------
+
+
+def _first_line(error):
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+
+
+def _git(*args, cwd="."):
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=REMOTE_TIMEOUT_S)
+
+
+def baseline(rev):
+    """The full hash of ``rev`` in the current repository and its params.yaml."""
+    commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if commit.returncode != 0:
+        raise SweepError(f"--rev {rev}: no such commit here; run the sweep from a clone of the project")
+    sha = commit.stdout.strip()
+    return sha, _git("show", f"{sha}:params.yaml").stdout
+
+
+def remote_refs(git_remote):
+    """Map each ref on ``git_remote`` to its commit; SweepError if it cannot be listed."""
+    try:
+        listing = _git("ls-remote", git_remote)
+    except subprocess.TimeoutExpired:
+        listing = subprocess.CompletedProcess([], 1, "", f"no answer within {REMOTE_TIMEOUT_S} s")
+    if listing.returncode != 0:
+        reason = " ".join(listing.stderr.split()) or f"git ls-remote exited {listing.returncode}"
+        raise SweepError(f"--git-remote {git_remote}: unreachable ({reason}); give a Git URL every host can reach")
+    return {ref: sha for sha, ref in (line.split("\t") for line in listing.stdout.splitlines())}
+
+
+def experiments_on_remote(refs, sha):
+    """Names of the experiments of baseline ``sha`` among ``refs`` (DVC keeps them in refs/exps/ab/cdef.../name)."""
+    prefix = f"refs/exps/{sha[:2]}/{sha[2:]}/"
+    return {ref.removeprefix(prefix) for ref in refs if ref.startswith(prefix)}
+
+
+def check_baseline_pushed(refs, sha, git_remote):
+    if sha not in refs.values():
+        raise SweepError(f"--git-remote {git_remote}: commit {sha[:7]} is not the tip of a branch or tag there;"
+                         f" push it first, e.g. git push {git_remote} HEAD:refs/heads/sweep")
+
+
+def check_dvc_remote(url, options):
+    """Raise SweepError unless the DVC remote at ``url`` (with `dvc remote modify` ``options``) answers."""
+    from dvc.fs import get_cloud_fs
+
+    try:
+        cls, config, path = get_cloud_fs(None, url=url, **dict(options))
+        cls(**config).exists(path)
+    except Exception as error:  # noqa: BLE001 - any filesystem's failure, as one line
+        raise SweepError(f"--dvc-remote {url}: unreachable ({_first_line(error)}); give a DVC remote URL every"
+                         " host can reach, with its options as --dvc-remote-option key=value") from None
+
+
+# Dispatch -----------------------------------------------------------------------------------
+
+
+class Progress:
+    """What the tasks reported (Dask events): their starts, failures and last lines; logs each as it comes."""
+
+    def __init__(self):
+        self.tails = defaultdict(lambda: deque(maxlen=sweep_task.TAIL_LINES))
+        self.attempts = defaultdict(list)  # name -> [(host, folder, failed)]
+
+    def on_event(self, event):
+        _, message = event
+        getattr(self, f"_{message['kind']}")(message)
+
+    def _line(self, message):
+        self.tails[message["name"]].append(message["line"])
+
+    def _started(self, message):
+        name, attempts = message["name"], self.attempts[message["name"]]
+        if attempts and not attempts[-1][2]:
+            log.warning("%s: its worker on %s was lost; last lines there:\n%s", name, attempts[-1][0], self.tail(name))
+        if attempts:
+            log.info("%s: retry on %s", name, message["host"])
+        attempts.append([message["host"], message["folder"], False])
+        self.tails[name].clear()
+        log.info("%s: started on %s (worker %s) in %s", name, message["host"], message["worker"], message["folder"])
+
+    def _failed(self, message):
+        self.attempts[message["name"]][-1][2] = True
+        log.warning("%s failed: %s; last lines:\n%s", message["name"], message["reason"], self.tail(message["name"]))
+
+    def tail(self, name, lines=None):
+        return "\n".join(f"    {line}" for line in (lines if lines is not None else self.tails[name]))
+
+
+@contextlib.contextmanager
+def cluster_client(args):
+    """A Dask client of an SSHCluster on ``args.hosts`` (closed on exit) or of the scheduler at ``args.scheduler``."""
+    from distributed import Client, SSHCluster
+
+    if args.scheduler:
+        with Client(args.scheduler, timeout=REMOTE_TIMEOUT_S) as client:
+            client.wait_for_workers(1, timeout=REMOTE_TIMEOUT_S)
+            yield client
+        return
+    connect_options = {"config": [args.ssh_config]} if args.ssh_config else {}
+    with SSHCluster([args.scheduler_host or args.hosts[0], *args.hosts], connect_options=connect_options,
+                    worker_options={"nthreads": 1}, scheduler_options={"dashboard": False},
+                    remote_python=args.remote_python or sys.executable) as cluster, Client(cluster) as client:
+        yield client
+
+
+def quiet_dask():
+    """Set Dask's fault handling and silence the INFO logging of Dask and asyncssh; call before importing distributed."""
+    import dask
+
+    dask.config.set(DASK_CONFIG)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def report(future, progress):
+    """Log how the task of ``future`` ended; return True if it finished."""
+    from distributed import KilledWorker
+
+    name = future.key.removeprefix("sweep-")
+    if future.status == "finished":
+        result = future.result()
+        log.info("%s: finished on %s in %.0f s", name, result["host"], result["seconds"])
+        return True
+    error = future.exception()
+    if isinstance(error, sweep_task.ExperimentFailed):
+        log.error("%s: gave up after %d tries: %s; last lines:\n%s", name, RETRIES + 1, error, progress.tail(name, error.tail))
+    elif isinstance(error, KilledWorker):
+        log.error("%s: gave up: its worker died %d times; last lines:\n%s", name, RETRIES + 1, progress.tail(name))
+    else:
+        log.error("%s: gave up: %s: %s", name, type(error).__name__, _first_line(error))
+    return False
+
+
+def dispatch(experiments, args):
+    """Run ``experiments`` on the cluster; return the names of those that finished."""
+    quiet_dask()
+    import cloudpickle
+    from distributed import as_completed
+
+    cloudpickle.register_pickle_by_value(sweep_task)  # workers need the venv, not this checkout
+    with cluster_client(args) as client:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        log.info("dispatching %d experiments to %d workers: %s", len(experiments), len(workers),
+                 ", ".join(f"{w['host']} ({address})" for address, w in workers.items()))
+        progress = Progress()
+        client.subscribe_topic(sweep_task.TOPIC, progress.on_event)
+        futures = [client.submit(sweep_task.run_experiment, experiment, key=f"sweep-{experiment.name}", retries=RETRIES)
+                   for experiment in experiments]
+        finished = [future.key.removeprefix("sweep-") for future in as_completed(futures) if report(future, progress)]
+        client.unsubscribe_topic(sweep_task.TOPIC)
+    return finished
+
+
+# The command line ---------------------------------------------------------------------------
+
+
+def remote_option(text):
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise ValueError(text)
+    return key, value
+
+
+def parse_arguments(argv=None):
+    parser = OneLineParser(prog="python -m digitclust.sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-S", "--set-param", dest="sets", action="append", default=[], metavar="KEY=V1,V2",
+                        help="`dvc exp run -S` values; each combination of the -S values is one experiment")
+    hosts = parser.add_mutually_exclusive_group()
+    hosts.add_argument("--hosts", nargs="+", metavar="HOST", help="workers, started over SSH (one task at a time each)")
+    hosts.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--scheduler-host", help="where --hosts' scheduler runs (default: the first host)")
+    parser.add_argument("--ssh-config", help="SSH config for reaching --hosts (default: ~/.ssh/config)")
+    parser.add_argument("--remote-python", help="Python of the venv on the hosts (default: this one's path)")
+    parser.add_argument("--git-remote", required=True, help="Git URL the hosts clone from and push experiments to")
+    parser.add_argument("--dvc-remote", required=True, help="DVC remote URL the hosts pull from and push to")
+    parser.add_argument("--dvc-remote-option", action="append", default=[], type=remote_option, metavar="KEY=VALUE",
+                        help="`dvc remote modify` option of --dvc-remote, e.g. keyfile=~/.ssh/id_ed25519")
+    parser.add_argument("--rev", default="HEAD", help="baseline commit, pushed to --git-remote (default: HEAD)")
+    parser.add_argument("--target", action="append", default=[], help="stage to reproduce (default: all)")
+    parser.add_argument("--workdir", default="~/digitclust-sweep", help="folder of the clones on each host")
+    args = parser.parse_args(argv)
+    if not args.hosts and not args.scheduler:
+        parser.error("no hosts: give --hosts HOST [HOST ...] (workers over SSH) or --scheduler tcp://HOST:PORT")
+    return args
+
+
+def prepare(args):
+    """Check the input and the remotes; return the experiments to run and the names skipped."""
+    sha, params_text = baseline(args.rev)
+    plan = planned_experiments(args.sets, params_text)
+    refs = remote_refs(args.git_remote)
+    check_baseline_pushed(refs, sha, args.git_remote)
+    check_dvc_remote(args.dvc_remote, args.dvc_remote_option)
+    done = experiments_on_remote(refs, sha)
+    experiments = [
+        sweep_task.Experiment(name, overrides, args.git_remote, sha, args.dvc_remote, tuple(args.dvc_remote_option),
+                              tuple(args.target), args.workdir)
+        for name, overrides in plan.items() if name not in done
+    ]
+    return experiments, sorted(set(plan) & done)
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    log.setLevel(logging.INFO)
+    args = parse_arguments(argv)
+    began = time.monotonic()
+    try:
+        experiments, skipped = prepare(args)
+    except PipelineError as error:
+        sys.exit(f"error: {error}")
+    if skipped:
+        log.info("skipping %d experiments already on the Git remote: %s", len(skipped), ", ".join(skipped))
+    finished = dispatch(experiments, args) if experiments else []
+    failed = len(experiments) - len(finished)
+    log.info("%d finished, %d failed, %d skipped in %.0f s", len(finished), failed, len(skipped), time.monotonic() - began)
+    if finished or skipped:
+        log.info("to see them here: dvc exp pull %s %s; dvc exp show", args.git_remote, " ".join([*finished, *skipped]))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""One experiment of a sweep, run as a Dask task on a worker: clone, pull, `dvc exp run`, `dvc exp push`.
+
+Dask ships this module to the workers by value (cloudpickle), so it imports only the standard
+library and Dask: a worker needs the venv, not a checkout of this code. Every line the commands
+print goes to ``sweep.log`` in the experiment's clone and, as a Dask event of topic ``TOPIC``, to
+the driver, which so knows the last lines of a task even when its worker has died.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+TOPIC = "digitclust-sweep"
+TAIL_LINES = 20
+LOG_NAME = "sweep.log"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """What a worker needs to run one experiment and push it to both remotes."""
+
+    name: str
+    overrides: tuple  # `dvc exp run -S` values: ("seed=0", "kmeans.n_init=3")
+    git_remote: str
+    rev: str  # the baseline commit, on the Git remote
+    dvc_remote: str
+    dvc_options: tuple  # (key, value) pairs for `dvc remote modify`
+    targets: tuple  # the stages `dvc exp run` reproduces; all when empty
+    workdir: str  # where the clones go on each worker; ~ is the worker's home
+
+
+class ExperimentFailed(Exception):
+    """A command of an experiment's task exited non-zero; carries the last lines it printed."""
+
+    def __init__(self, name, host, command, returncode, tail):
+        super().__init__(name, host, command, returncode, tail)
+        self.name, self.host, self.command, self.returncode, self.tail = name, host, command, returncode, tail
+
+    def __str__(self):
+        return f"{self.name}: `{self.command}` exited {self.returncode} on {self.host}"
+
+
+def _publish(message):
+    """Send ``message`` to the driver as a Dask event (``Client.subscribe_topic``)."""
+    from distributed import get_worker
+
+    get_worker().log_event(TOPIC, message)
+
+
+class TaskLog:
+    """The task's log: its clone's ``sweep.log``, the driver's events and the tail kept for an exception."""
+
+    def __init__(self, name, path):
+        self.name, self.path, self.tail = name, path, deque(maxlen=TAIL_LINES)
+
+    def event(self, kind, **fields):
+        _publish({"name": self.name, "kind": kind, **fields})
+
+    def line(self, text):
+        text = text.rstrip()
+        self.tail.append(text)
+        with open(self.path, "a") as log:
+            log.write(text + "\n")
+        self.event("line", line=text)
+
+
+def commands(experiment):
+    """The commands of one experiment, run in order in its fresh clone."""
+    dvc = [sys.executable, "-m", "dvc"]
+    sets = [argument for override in experiment.overrides for argument in ("-S", override)]
+    yield ["git", "clone", "--quiet", "--no-checkout", experiment.git_remote, "."]
+    yield ["git", "checkout", "--quiet", "--detach", experiment.rev]
+    yield [*dvc, "remote", "add", "--local", "--force", "--default", "sweep", experiment.dvc_remote]
+    for key, value in experiment.dvc_options:
+        yield [*dvc, "remote", "modify", "--local", "sweep", key, value]
+    # The baseline's outputs and every pushed run record: stages run before, anywhere, are restored.
+    yield [*dvc, "pull", "--run-cache", "--allow-missing"]
+    yield [*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, *experiment.targets]
+    yield [*dvc, "exp", "push", "--run-cache", experiment.git_remote, experiment.name]
+
+
+def command_environment():
+    """This environment with this interpreter's folder first on PATH: the stages' `python` is the venv's."""
+    return {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
+
+def run_logged(command, folder, log, host):
+    """Run ``command`` in ``folder``, each line of its output to ``log``; raise ExperimentFailed if it fails."""
+    log.line("$ " + " ".join(command))
+    with subprocess.Popen(command, cwd=folder, env=command_environment(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True) as process:
+        for text in process.stdout:
+            log.line(text)
+    if process.returncode != 0:
+        raise ExperimentFailed(log.name, host, " ".join(command), process.returncode, list(log.tail))
+
+
+def run_experiment(experiment):
+    """Run ``experiment`` in a fresh clone under its workdir and push it; return where and how long.
+
+    The clone is deleted once pushed; a failed one stays, its ``sweep.log`` included.
+    """
+    from distributed import get_worker
+
+    host = socket.gethostname()
+    workdir = Path(os.path.expanduser(experiment.workdir))
+    workdir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{experiment.name}-", dir=workdir))
+    log = TaskLog(experiment.name, folder / LOG_NAME)
+    log.event("started", host=host, worker=get_worker().address, folder=str(folder))
+    began = time.monotonic()
+    try:
+        for command in commands(experiment):
+            run_logged(command, folder, log, host)
+    except ExperimentFailed as failure:
+        log.event("failed", host=host, reason=str(failure))
+        raise
+    shutil.rmtree(folder)
+    return {"name": experiment.name, "host": host, "seconds": time.monotonic() - began}

@@ -1,0 +1,234 @@
+"""A sweep spread over several hosts by Dask, gathered with DVC: `python -m digitclust.sweep`.
+
+Every "host" is an sshd of its own on a loopback port whose sessions get a home of their own
+(``SSHServer(home=...)``): there each host keeps its SSH key and config for the remotes, its git
+and DVC config and its clones. The driver starts Dask's SSHCluster on them: the scheduler on one
+host, a worker on each of two others. The Git remote is a bare repository and the DVC remote a
+folder, both reached over SSH through a further sshd.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from helpers import dvc, environment, run
+from remote_helpers import SSHD, ClosedPort, SSHServer, add_remote, clone, fetch_from_origin, lock_hashes, md5, push
+
+# kmeans.n_init reruns baseline, cluster and evaluate only; without UMAP (FIXED) cluster takes a second.
+GRID = ["-S", "kmeans.n_init=1,3", "-S", "cluster.manifold=none"]
+NAMES = ["cluster.manifold-none_kmeans.n_init-1", "cluster.manifold-none_kmeans.n_init-3"]
+TARGET = "evaluate"
+STARTED = " started on "
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sshd_installed():
+    if not SSHD.is_file():
+        pytest.fail(f"{SSHD} is missing: install Debian's openssh-server (`make test` does, as root)")
+
+
+def write_home(home, server):
+    """A home whose SSH, git and DVC config reach ``server`` (the remotes) with its key, as a host's would."""
+    ssh = home / ".ssh"
+    ssh.mkdir(parents=True)
+    shutil.copy(server.keyfile, ssh / "id_ed25519")
+    (ssh / "known_hosts").write_text(server.known_hosts_line())
+    (ssh / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {ssh / 'id_ed25519'}\n"
+                                f"  UserKnownHostsFile {ssh / 'known_hosts'}\n")
+    (home / ".gitconfig").write_text(f"[core]\n\tsshCommand = ssh -F {ssh / 'config'}\n"
+                                     "[user]\n\tname = sweep\n\temail = sweep@localhost\n")
+    (home / ".config" / "dvc").mkdir(parents=True)
+    (home / ".config" / "dvc" / "config").write_text("[core]\n    analytics = false\n")
+    return home
+
+
+class Remotes:
+    """The Git remote (a bare repository) and the DVC remote (a folder), over SSH, holding ``publisher``'s run."""
+
+    def __init__(self, folder, server, publisher):
+        self.server, self.folder = server, folder
+        self.git = server.url(folder / "project.git")
+        self.dvc_folder = folder / "dvc"
+        self.dvc = server.url(self.dvc_folder)
+        run(["git", "init", "-q", "--bare", str(folder / "project.git")], cwd=folder)
+        run(["git", "push", "-q", str(folder / "project.git"), "HEAD:refs/heads/main"], cwd=publisher)
+        push(publisher, "sweep-storage", self.dvc, keyfile=server.keyfile)
+
+
+class Hosts:
+    """Three hosts, each an sshd with a home of its own: ``scheduler``, ``a`` and ``b``; a context manager.
+
+    ``ssh_config`` is the driver's SSH config naming them, with their keys and host keys.
+    """
+
+    NAMES = ("scheduler", "a", "b")
+
+    def __init__(self, folder, remote_server):
+        self.folder, self.remote_server = folder, remote_server
+        self.servers = {name: SSHServer(folder / name / "sshd", home=folder / name / "home") for name in self.NAMES}
+        self.ssh_config = folder / "ssh_config"
+
+    def __enter__(self):
+        for server in self.servers.values():
+            write_home(server.home, self.remote_server)
+            server.__enter__()
+        known = self.folder / "known_hosts"
+        known.write_text("".join(server.known_hosts_line() for server in self.servers.values()))
+        self.ssh_config.write_text("".join(
+            f"Host host-{name}\n  HostName 127.0.0.1\n  Port {server.port}\n  User {server.user}\n"
+            f"  IdentityFile {server.keyfile}\n  UserKnownHostsFile {known}\n"
+            for name, server in self.servers.items()))
+        return self
+
+    def __exit__(self, *exc_info):
+        for server in self.servers.values():
+            server.__exit__(*exc_info)
+
+    def arguments(self):
+        return ["--hosts", "host-a", "host-b", "--scheduler-host", "host-scheduler", "--ssh-config", str(self.ssh_config)]
+
+    def owner(self, folder):
+        """The name of the host whose home holds ``folder``."""
+        return next(name for name, server in self.servers.items() if Path(folder).is_relative_to(server.home))
+
+    def kill(self, name):
+        """Kill host ``name``: its sshd and everything under it (Dask's worker, a running `dvc exp run`)."""
+        sshd = psutil.Process(self.servers[name].process.pid)
+        processes = [sshd, *sshd.children(recursive=True)]
+        for process in processes:
+            process.kill()
+        psutil.wait_procs(processes, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def remote_server(tmp_path_factory):
+    with SSHServer(tmp_path_factory.mktemp("remote-sshd")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def publisher(tiny_repo, tmp_path_factory):
+    """A clone of ``tiny_repo`` whose cache holds the committed run's objects and run cache."""
+    repo = clone(tiny_repo, tmp_path_factory.mktemp("publisher") / "repo")
+    fetch_from_origin(repo, tiny_repo)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def remotes(tmp_path_factory, remote_server, publisher):
+    return Remotes(tmp_path_factory.mktemp("remotes"), remote_server, publisher)
+
+
+@pytest.fixture(scope="module")
+def driver(tiny_repo, tmp_path_factory, remote_server):
+    """The machine that starts the sweep: a clone of the project and a home that reaches the remotes."""
+    folder = tmp_path_factory.mktemp("driver")
+    home = write_home(folder / "home", remote_server)
+    repo = clone(tiny_repo, folder / "repo")
+    return repo, {**environment(), "HOME": str(home)}
+
+
+def sweep_command(remotes, *arguments):
+    return [sys.executable, "-m", "digitclust.sweep", *arguments, "--git-remote", remotes.git,
+            "--dvc-remote", remotes.dvc, "--target", TARGET]
+
+
+class Sweep:
+    """`python -m digitclust.sweep` running in the background; its log is read line by line as it comes."""
+
+    def __init__(self, command, cwd, env):
+        self.lines, self.process = [], subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                                        stderr=subprocess.STDOUT, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text, timeout=240):
+        """The first log line holding ``text``, once it comes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in self.lines if text in line), None)
+            if found or self.process.poll() is not None:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"no {text!r} in the sweep's log within {timeout} s:\n" + "\n".join(self.lines))
+
+    def finish(self, timeout=400):
+        self.process.wait(timeout=timeout)
+        self.reader.join()
+        return self.process.returncode, "\n".join(self.lines)
+
+
+def wait_until_running(folder, timeout=120):
+    """Wait until the task in ``folder`` has started `dvc exp run` (its log says so)."""
+    log = Path(folder) / "sweep.log"
+    deadline = time.monotonic() + timeout
+    while " exp run " not in (log.read_text() if log.is_file() else ""):
+        assert time.monotonic() < deadline, f"the task in {folder} did not reach `dvc exp run`"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def local_scores(publisher):
+    """The scores of each experiment of GRID run locally, with `dvc exp run -S`, by name."""
+    scores = {}
+    for name, n_init in zip(NAMES, (1, 3)):
+        dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
+        scores[name] = json.loads((publisher / "metrics" / "scores.json").read_text())
+        run(["git", "checkout", "--", "."], cwd=publisher)
+        dvc("checkout", "--force", cwd=publisher)
+    return scores
+
+
+def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
+        remotes, driver, local_scores, remote_server, tmp_path):
+    repo, env = driver
+    with Hosts(tmp_path, remote_server) as hosts:
+        sweep = Sweep(sweep_command(remotes, *GRID, *hosts.arguments()), repo, env)
+        first = sweep.wait_for(STARTED)
+        assert first, sweep.finish()[1]
+        name, folder = first.split(": ")[1].split(STARTED)[0], first.rsplit(" in ", 1)[1]
+        wait_until_running(folder)
+        victim = hosts.owner(folder)
+        hosts.kill(victim)
+        returncode, output = sweep.finish()
+
+    assert returncode == 0, output
+    assert f"{name}: its worker on " in output and "was lost; last lines there:" in output, output
+    assert f"$ {sys.executable} -m dvc exp run" in output.split(f"{name}: its worker on ")[1], output
+    retried = [line for line in output.splitlines() if f"{name}: started on " in line][1]
+    assert hosts.owner(retried.rsplit(" in ", 1)[1]) != victim, output
+    for each in NAMES:
+        assert f"{each}: finished on " in output, output
+    assert "2 finished, 0 failed, 0 skipped" in output, output
+
+    add_remote(repo, "storage", remotes.dvc, default=True, keyfile=remote_server.keyfile)
+    run_in_driver = dict(cwd=repo)
+    subprocess.run([sys.executable, "-m", "dvc", "exp", "pull", remotes.git, *NAMES], env=env, check=True, **run_in_driver)
+    shown = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], env=env, check=True,
+                           capture_output=True, text=True, **run_in_driver).stdout
+    assert all(each in shown for each in NAMES), shown
+    for each in NAMES:
+        dvc("exp", "apply", each, cwd=repo)
+        dvc("pull", cwd=repo)
+        assert json.loads((repo / "metrics" / "scores.json").read_text()) == local_scores[each]
+        assert "Running stage" not in dvc("repro", TARGET, cwd=repo).stdout
+        expected = lock_hashes(repo)
+        assert all(md5(repo / path) == digest for path, digest in expected.items() if (repo / path).is_file())
+        run(["git", "checkout", "--", "."], cwd=repo)
+
+    rerun = subprocess.run(sweep_command(remotes, *GRID, "--hosts", "nowhere"), cwd=repo, env=env,
+                           capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"skipping 2 experiments already on the Git remote: {', '.join(NAMES)}" in rerun.stderr, rerun.stderr
+    assert "0 finished, 0 failed, 2 skipped" in rerun.stderr, rerun.stderr
