@@ -32,10 +32,8 @@ log = logging.getLogger("digitclust.sweep")
 
 # Dask's own fault handling: a failed task runs once more, and so does the task of a worker that died.
 RETRIES = 1
-DASK_CONFIG = {
-    "distributed.scheduler.allowed-failures": RETRIES,
-    "logging.distributed": "error",  # the cluster's processes too: they inherit this config
-}
+# SSHCluster passes the driver's Dask config on to the scheduler it starts.
+DASK_CONFIG = {"distributed.scheduler.allowed-failures": RETRIES}
 QUIET_LOGGERS = ("distributed", "asyncssh", "tornado")
 REMOTE_TIMEOUT_S = 60
 
