@@ -19,11 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections import defaultdict, deque
 from pathlib import Path
 
 import yaml
 
+import digitclust
 from digitclust import params, sweep_task
 from digitclust.errors import PipelineError
 from digitclust.stage import OneLineParser
@@ -220,18 +222,33 @@ def cluster_client(args):
         return
     connect_options = {"config": [args.ssh_config]} if args.ssh_config else {}
     with SSHCluster([args.scheduler_host or args.hosts[0], *args.hosts], connect_options=connect_options,
-                    worker_options={"nthreads": 1}, scheduler_options={"dashboard": False},
+                    worker_options={"nthreads": 1}, scheduler_options={"dashboard_address": ":0"},
                     remote_python=args.remote_python or sys.executable) as cluster, Client(cluster) as client:
+        client.wait_for_workers(len(args.hosts), timeout=REMOTE_TIMEOUT_S)
         yield client
 
 
 def quiet_dask():
-    """Set Dask's fault handling and silence the INFO logging of Dask and asyncssh; call before importing distributed."""
+    """Set Dask's fault handling and silence the INFO logging of Dask and asyncssh (which importing Dask sets)."""
     import dask
+    import distributed  # noqa: F401 - sets its loggers' levels when first imported
 
     dask.config.set(DASK_CONFIG)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def ship_task_code(client):
+    """Give every worker, present and future, ``digitclust.sweep_task`` (Dask's ``upload_file``).
+
+    A worker so needs the venv, not a checkout of this project.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch) / "digitclust_sweep_task.zip"
+        with zipfile.ZipFile(archive, "w") as package:
+            for module in (digitclust, sweep_task):
+                package.write(module.__file__, f"digitclust/{Path(module.__file__).name}")
+        client.upload_file(str(archive))
 
 
 def report(future, progress):
@@ -256,11 +273,10 @@ def report(future, progress):
 def dispatch(experiments, args):
     """Run ``experiments`` on the cluster; return the names of those that finished."""
     quiet_dask()
-    import cloudpickle
     from distributed import as_completed
 
-    cloudpickle.register_pickle_by_value(sweep_task)  # workers need the venv, not this checkout
     with cluster_client(args) as client:
+        ship_task_code(client)
         workers = client.scheduler_info(n_workers=-1)["workers"]
         log.info("dispatching %d experiments to %d workers: %s", len(experiments), len(workers),
                  ", ".join(f"{w['host']} ({address})" for address, w in workers.items()))

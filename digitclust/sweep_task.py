@@ -1,7 +1,7 @@
 """One experiment of a sweep, run as a Dask task on a worker: clone, pull, `dvc exp run`, `dvc exp push`.
 
-Dask ships this module to the workers by value (cloudpickle), so it imports only the standard
-library and Dask: a worker needs the venv, not a checkout of this code. Every line the commands
+The driver uploads this module to the workers (Dask's ``Client.upload_file``), so it imports only
+the standard library and Dask: a worker needs the venv, not a checkout of this project. Every line the commands
 print goes to ``sweep.log`` in the experiment's clone and, as a Dask event of topic ``TOPIC``, to
 the driver, which so knows the last lines of a task even when its worker has died.
 """
@@ -44,7 +44,7 @@ class ExperimentFailed(Exception):
         self.name, self.host, self.command, self.returncode, self.tail = name, host, command, returncode, tail
 
     def __str__(self):
-        return f"{self.name}: `{self.command}` exited {self.returncode} on {self.host}"
+        return f"`{self.command}` exited {self.returncode} on {self.host}"
 
 
 def _publish(message):
@@ -105,7 +105,8 @@ def run_logged(command, folder, log, host):
 def run_experiment(experiment):
     """Run ``experiment`` in a fresh clone under its workdir and push it; return where and how long.
 
-    The clone is deleted once pushed; a failed one stays, its ``sweep.log`` included.
+    The task's folder holds the clone (``repo``) and ``sweep.log``; it is deleted once the
+    experiment is pushed, and a failed one stays.
     """
     from distributed import get_worker
 
@@ -116,9 +117,11 @@ def run_experiment(experiment):
     log = TaskLog(experiment.name, folder / LOG_NAME)
     log.event("started", host=host, worker=get_worker().address, folder=str(folder))
     began = time.monotonic()
+    repo = folder / "repo"
+    repo.mkdir()
     try:
         for command in commands(experiment):
-            run_logged(command, folder, log, host)
+            run_logged(command, repo, log, host)
     except ExperimentFailed as failure:
         log.event("failed", host=host, reason=str(failure))
         raise
