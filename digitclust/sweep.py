@@ -11,6 +11,7 @@ to the Git remote with its outputs and run cache. Dask retries a failed task onc
 the task of a worker that died; the driver logs each start, finish, failure and retry.
 """
 
+import argparse
 import contextlib
 import hashlib
 import logging
@@ -293,9 +294,11 @@ def dispatch(experiments, args):
 
 
 def remote_option(text):
+    """``KEY=VALUE`` as the pair ``(KEY, VALUE)``."""
     key, equals, value = text.partition("=")
     if not equals or not key:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, a `dvc remote modify` option such as"
+                                         " keyfile=~/.ssh/id_ed25519")
     return key, value
 
 

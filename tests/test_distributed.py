@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from helpers import dvc, environment, run
+from helpers import ROOT, dvc, environment, run
 from remote_helpers import SSHD, ClosedPort, SSHServer, add_remote, clone, fetch_from_origin, lock_hashes, md5, push
 
 # kmeans.n_init reruns baseline, cluster and evaluate only; without UMAP (FIXED) cluster takes a second.
@@ -232,3 +232,108 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
     assert rerun.returncode == 0, rerun.stderr
     assert f"skipping 2 experiments already on the Git remote: {', '.join(NAMES)}" in rerun.stderr, rerun.stderr
     assert "0 finished, 0 failed, 2 skipped" in rerun.stderr, rerun.stderr
+
+
+def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_last_lines(
+        remotes, driver, remote_server, tmp_path):
+    """A learning rate of 1e15 passes every params check, but the training diverges and the stage stops."""
+    repo, env = driver
+    name = "autoencoder.learning_rate-1000000000000000.0_cluster.manifold-none"
+    grid = ["-S", "autoencoder.learning_rate=1000000000000000.0", "-S", "cluster.manifold=none"]
+    with Hosts(tmp_path, remote_server) as hosts:
+        returncode, output = Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo, env).finish()
+
+    assert returncode == 1, output
+    assert output.count(f"{name}: started on ") == 2 and f"{name}: retry on " in output, output
+    failures = output.split(f"{name} failed: ")[1:]
+    assert len(failures) == 2, output
+    for failure in failures:
+        assert failure.startswith(f"`{sys.executable} -m dvc exp run --pull --name {name} "), failure
+        assert "error: training diverged: loss " in failure, failure
+    assert f"{name}: gave up after 2 tries: " in output, output
+    assert "0 finished, 1 failed, 0 skipped" in output, output
+    assert name not in run(["git", "ls-remote", str(remotes.folder / "project.git")], cwd=tmp_path).stdout
+
+
+def run_sweep_quietly(arguments, cwd, env=None):
+    """`python -m digitclust.sweep` with ``arguments``; its stdout says whether it imported Dask."""
+    code = ("import atexit, sys; atexit.register(lambda: print('distributed' in sys.modules));"
+            " from digitclust.sweep import main; main()")
+    return subprocess.run([sys.executable, "-c", code, *arguments], cwd=cwd, env=env or environment(),
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def local_git_remote(driver, tmp_path_factory):
+    """A bare repository holding the driver's commit, as a plain path (a Git URL too)."""
+    repo, _ = driver
+    bare = tmp_path_factory.mktemp("local-git") / "project.git"
+    run(["git", "init", "-q", "--bare", str(bare)], cwd=bare.parent)
+    run(["git", "push", "-q", str(bare), "HEAD:refs/heads/main"], cwd=repo)
+    return str(bare)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["-S", "seed"], "error: -S seed: not valid `dvc exp run -S` values (Error parsing override 'seed'); expected"),
+    (["-S", "seed=0,1", "-S", "nope=1"], "error: -S nope=1: nope is not a key of params.yaml; keys in params.yaml: seed,"),
+    (["-S", "kmeans=3"], "error: -S kmeans=3: kmeans is a section of params.yaml; set one of its keys: k, n_init,"),
+    (["-S", "kmeans.n_init=2,0"], "error: -S kmeans.n_init=0: kmeans.n_init = 0: expected an integer >= 1"),
+    ([], "error: no -S values: give the grid as `dvc exp run -S` values, e.g. -S 'seed=0,1,2'"),
+    (["-S", "seed=0", "--dvc-remote-option", "keyfile"], "error: python -m digitclust.sweep: argument"
+     " --dvc-remote-option: 'keyfile': expected KEY=VALUE, a `dvc remote modify` option such as keyfile="),
+])
+def test_bad_input_stops_in_one_line_before_dask_is_imported(arguments, message, driver, local_git_remote):
+    repo, _ = driver
+    hosts = [] if "--hosts" in arguments else ["--hosts", "nowhere"]
+    result = run_sweep_quietly([*arguments, *hosts, "--git-remote", local_git_remote, "--dvc-remote", str(repo)], repo)
+    assert result.returncode != 0
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+    assert result.stdout == "False\n"
+
+
+def test_no_hosts_stops_in_one_line(driver, local_git_remote):
+    repo, _ = driver
+    result = run_sweep_quietly(["-S", "seed=0", "--git-remote", local_git_remote, "--dvc-remote", str(repo)], repo)
+    assert result.returncode == 2 and result.stdout == "False\n"
+    assert result.stderr == ("error: python -m digitclust.sweep: no hosts: give --hosts HOST [HOST ...] (workers over"
+                             " SSH) or --scheduler tcp://HOST:PORT\n")
+
+
+def test_unreachable_remotes_stop_in_one_line(driver, local_git_remote, tmp_path):
+    repo, _ = driver
+    with ClosedPort() as closed:
+        unreachable = f"ssh://127.0.0.1:{closed.port}{tmp_path.as_posix()}"
+        results = {
+            "--git-remote": run_sweep_quietly(["-S", "seed=0", "--hosts", "h", "--git-remote", unreachable,
+                                               "--dvc-remote", str(repo)], repo),
+            "--dvc-remote": run_sweep_quietly(["-S", "seed=0", "--hosts", "h", "--git-remote", local_git_remote,
+                                               "--dvc-remote", unreachable], repo),
+        }
+    for option, result in results.items():
+        assert result.returncode == 1 and result.stdout == "False\n"
+        assert result.stderr.startswith(f"error: {option} {unreachable}: unreachable ("), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_baseline_missing_from_the_git_remote_stops_in_one_line(driver, local_git_remote, tmp_path):
+    repo = clone(driver[0], tmp_path / "ahead")
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "--allow-empty", "-m", "ahead"],
+        cwd=repo)
+    result = run_sweep_quietly(["-S", "seed=0", "--hosts", "h", "--git-remote", local_git_remote,
+                                "--dvc-remote", str(tmp_path)], repo)
+    assert result.returncode == 1 and result.stdout == "False\n"
+    assert result.stderr.startswith(f"error: --git-remote {local_git_remote}: commit "), result.stderr
+    assert "is not the tip of a branch or tag there; push it first" in result.stderr, result.stderr
+
+
+def test_experiment_names_are_valid_git_refs_and_distinct():
+    from digitclust.sweep import experiment_name
+
+    overrides = [("seed=0", "kmeans.n_init=3"), ("data.dataset=fashion_mnist",), ("autoencoder.learning_rate=1e-05",),
+                 ("data.sources.mnist=[{kind: npm, package: 'a b'}]",), ("seed=0", "kmeans.n_init=3..lock")]
+    names = [experiment_name(each) for each in overrides]
+    assert names[0] == "kmeans.n_init-3_seed-0"
+    assert names[0] == experiment_name(tuple(reversed(overrides[0])))
+    assert len(set(names)) == len(names)
+    for name in names:
+        run(["git", "check-ref-format", f"refs/exps/ab/cdef/{name}"], cwd=ROOT)
