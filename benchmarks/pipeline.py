@@ -81,16 +81,20 @@ def checked_changes(changes):
     return changes
 
 
-def prepared_copy(folder, changes):
+def prepared_copy(folder, changes, git=False):
     """Copy the project and its fetched dataset into ``folder``, with dotted-key params ``changes`` (text).
 
-    ``folder`` becomes a DVC project with an empty cache. The fetched dataset is cut to
+    ``folder`` becomes a DVC project with an empty cache, in a new git repository with ``git``
+    (nothing committed yet), else without git. The fetched dataset is cut to
     ``data.train_size`` and ``data.test_size``, as the skipped fetch stage would; when
     ``changes`` name another ``data.dataset``, or nothing was fetched here, the fetch
     stage runs there instead.
     """
     changes = checked_changes(changes)
-    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=folder, check=True)
+    if git:
+        subprocess.run(["git", "init", "-q"], cwd=folder, check=True)
+        shutil.copy2(ROOT / ".gitignore", folder / ".gitignore")
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q", *([] if git else ["--no-scm"])], cwd=folder, check=True)
     for name in PROJECT_FILES:
         source = ROOT / name
         copy = shutil.copytree if source.is_dir() else shutil.copy2
