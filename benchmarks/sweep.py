@@ -38,6 +38,11 @@ def run(command, cwd):
     return result
 
 
+def commit(project, message):
+    run(["git", "add", "-A"], project)
+    run(["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost", "commit", "-qm", message], project)
+
+
 def published_project(folder):
     """A small project in ``folder``/project whose committed run is in ``folder``/project.git and ``folder``/dvc."""
     project = folder / "project"
@@ -45,11 +50,10 @@ def published_project(folder):
     prepared_copy(project, SMALL, git=True)
     dvc = [sys.executable, "-m", "dvc"]
     run([*dvc, "commit", "--force", "fetch"], project)  # the copied dataset as the fetch stage's output
+    commit(project, "small params")  # DVCLive, in the train stage, needs a commit
     print("running the small pipeline once, as the sweep's baseline", flush=True)
     run([*dvc, "repro"], project)
-    run(["git", "add", "-A"], project)
-    run(["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost", "commit", "-qm", "small run"],
-        project)
+    commit(project, "small run")
     run(["git", "init", "-q", "--bare", str(folder / "project.git")], folder)
     run(["git", "push", "-q", str(folder / "project.git"), "HEAD:refs/heads/main"], project)
     run([*dvc, "remote", "add", "--local", "storage", str(folder / "dvc")], project)
