@@ -39,6 +39,9 @@ RETRIES = 1
 DASK_CONFIG = {"distributed.scheduler.allowed-failures": RETRIES}
 QUIET_LOGGERS = ("distributed", "asyncssh", "tornado")
 REMOTE_TIMEOUT_S = 60
+# SSHCluster's scheduler and workers stop by themselves after this long without work or scheduler,
+# should the driver that started them die without closing them.
+ORPHAN_TIMEOUT_S = 300
 
 
 class SweepError(PipelineError):
@@ -180,11 +183,11 @@ def check_dvc_remote(url, options):
 
 
 class Progress:
-    """What the tasks reported (Dask events): their starts, failures and last lines; logs each as it comes."""
+    """What the tasks report (Dask events): their starts, failures and last lines; logs each as it comes."""
 
     def __init__(self):
         self.tails = defaultdict(lambda: deque(maxlen=sweep_task.TAIL_LINES))
-        self.attempts = defaultdict(list)  # name -> [(host, folder, failed)]
+        self.last_attempt = {}  # name -> {"host": ..., "failed": ...}
 
     def on_event(self, event):
         _, message = event
@@ -194,20 +197,21 @@ class Progress:
         self.tails[message["name"]].append(message["line"])
 
     def _started(self, message):
-        name, attempts = message["name"], self.attempts[message["name"]]
-        if attempts and not attempts[-1][2]:
-            log.warning("%s: its worker on %s was lost; last lines there:\n%s", name, attempts[-1][0], self.tail(name))
-        if attempts:
+        name, previous = message["name"], self.last_attempt.get(message["name"])
+        if previous and not previous["failed"]:
+            log.warning("%s: its worker on %s was lost; last lines there:\n%s", name, previous["host"], self.tail(name))
+        if previous:
             log.info("%s: retry on %s", name, message["host"])
-        attempts.append([message["host"], message["folder"], False])
+        self.last_attempt[name] = {"host": message["host"], "failed": False}
         self.tails[name].clear()
         log.info("%s: started on %s (worker %s) in %s", name, message["host"], message["worker"], message["folder"])
 
     def _failed(self, message):
-        self.attempts[message["name"]][-1][2] = True
+        self.last_attempt[message["name"]]["failed"] = True
         log.warning("%s failed: %s; last lines:\n%s", message["name"], message["reason"], self.tail(message["name"]))
 
     def tail(self, name, lines=None):
+        """The last lines of ``name``'s task (or ``lines``), indented."""
         return "\n".join(f"    {line}" for line in (lines if lines is not None else self.tails[name]))
 
 
@@ -217,16 +221,26 @@ def cluster_client(args):
     from distributed import Client, SSHCluster
 
     if args.scheduler:
-        with Client(args.scheduler, timeout=REMOTE_TIMEOUT_S) as client:
+        with _connect(f"--scheduler {args.scheduler}", Client, args.scheduler, timeout=REMOTE_TIMEOUT_S) as client:
             client.wait_for_workers(1, timeout=REMOTE_TIMEOUT_S)
             yield client
         return
     connect_options = {"config": [args.ssh_config]} if args.ssh_config else {}
-    with SSHCluster([args.scheduler_host or args.hosts[0], *args.hosts], connect_options=connect_options,
-                    worker_options={"nthreads": 1}, scheduler_options={"dashboard_address": ":0"},
-                    remote_python=args.remote_python or sys.executable) as cluster, Client(cluster) as client:
+    hosts = [args.scheduler_host or args.hosts[0], *args.hosts]
+    with _connect(f"--hosts {' '.join(hosts)}", SSHCluster, hosts, connect_options=connect_options,
+                  worker_options={"nthreads": 1, "death_timeout": ORPHAN_TIMEOUT_S},
+                  scheduler_options={"dashboard_address": ":0", "idle_timeout": ORPHAN_TIMEOUT_S},
+                  remote_python=args.remote_python or sys.executable) as cluster, Client(cluster) as client:
         client.wait_for_workers(len(args.hosts), timeout=REMOTE_TIMEOUT_S)
         yield client
+
+
+def _connect(what, start, *args, **kwargs):
+    """``start(*args, **kwargs)``; a failure to connect or start becomes a SweepError naming ``what``."""
+    try:
+        return start(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - SSH, network and Dask failures alike, as one line
+        raise SweepError(f"{what}: could not start or reach Dask there ({_first_line(error)})") from None
 
 
 def quiet_dask():
@@ -252,11 +266,10 @@ def ship_task_code(client):
         client.upload_file(str(archive))
 
 
-def report(future, progress):
-    """Log how the task of ``future`` ended; return True if it finished."""
+def report(future, name, progress):
+    """Log how the task of experiment ``name`` ended; return True if it finished."""
     from distributed import KilledWorker
 
-    name = future.key.removeprefix("sweep-")
     if future.status == "finished":
         result = future.result()
         log.info("%s: finished on %s in %.0f s", name, result["host"], result["seconds"])
@@ -283,9 +296,9 @@ def dispatch(experiments, args):
                  ", ".join(f"{w['host']} ({address})" for address, w in workers.items()))
         progress = Progress()
         client.subscribe_topic(sweep_task.TOPIC, progress.on_event)
-        futures = [client.submit(sweep_task.run_experiment, experiment, key=f"sweep-{experiment.name}", retries=RETRIES)
-                   for experiment in experiments]
-        finished = [future.key.removeprefix("sweep-") for future in as_completed(futures) if report(future, progress)]
+        names = {client.submit(sweep_task.run_experiment, experiment, key=f"sweep-{experiment.name}", retries=RETRIES):
+                 experiment.name for experiment in experiments}
+        finished = [names[future] for future in as_completed(names) if report(future, names[future], progress)]
         client.unsubscribe_topic(sweep_task.TOPIC)
     return finished
 
@@ -341,15 +354,10 @@ def prepare(args):
     return experiments, sorted(set(plan) & done)
 
 
-def main(argv=None):
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    log.setLevel(logging.INFO)
-    args = parse_arguments(argv)
+def sweep(args):
+    """Run the sweep that ``args`` describe; return how many of its experiments failed."""
     began = time.monotonic()
-    try:
-        experiments, skipped = prepare(args)
-    except PipelineError as error:
-        sys.exit(f"error: {error}")
+    experiments, skipped = prepare(args)
     if skipped:
         log.info("skipping %d experiments already on the Git remote: %s", len(skipped), ", ".join(skipped))
     finished = dispatch(experiments, args) if experiments else []
@@ -357,6 +365,17 @@ def main(argv=None):
     log.info("%d finished, %d failed, %d skipped in %.0f s", len(finished), failed, len(skipped), time.monotonic() - began)
     if finished or skipped:
         log.info("to see them here: dvc exp pull %s %s; dvc exp show", args.git_remote, " ".join([*finished, *skipped]))
+    return failed
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    log.setLevel(logging.INFO)
+    args = parse_arguments(argv)
+    try:
+        failed = sweep(args)
+    except PipelineError as error:
+        sys.exit(f"error: {error}")
     sys.exit(1 if failed else 0)
 
 

@@ -42,8 +42,7 @@ def write_home(home, server):
     (ssh / "known_hosts").write_text(server.known_hosts_line())
     (ssh / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {ssh / 'id_ed25519'}\n"
                                 f"  UserKnownHostsFile {ssh / 'known_hosts'}\n")
-    (home / ".gitconfig").write_text(f"[core]\n\tsshCommand = ssh -F {ssh / 'config'}\n"
-                                     "[user]\n\tname = sweep\n\temail = sweep@localhost\n")
+    (home / ".gitconfig").write_text(f"[core]\n\tsshCommand = ssh -F {ssh / 'config'}\n")
     (home / ".config" / "dvc").mkdir(parents=True)
     (home / ".config" / "dvc" / "config").write_text("[core]\n    analytics = false\n")
     return home
@@ -88,8 +87,8 @@ class Hosts:
         return self
 
     def __exit__(self, *exc_info):
-        for server in self.servers.values():
-            server.__exit__(*exc_info)
+        for name in self.NAMES:
+            self.kill(name)  # sessions outlive their sshd: Dask's processes would go on
 
     def arguments(self):
         return ["--hosts", "host-a", "host-b", "--scheduler-host", "host-scheduler", "--ssh-config", str(self.ssh_config)]
@@ -99,12 +98,16 @@ class Hosts:
         return next(name for name, server in self.servers.items() if Path(folder).is_relative_to(server.home))
 
     def kill(self, name):
-        """Kill host ``name``: its sshd and everything under it (Dask's worker, a running `dvc exp run`)."""
-        sshd = psutil.Process(self.servers[name].process.pid)
-        processes = [sshd, *sshd.children(recursive=True)]
+        """Kill host ``name``: its sshd and everything under it (Dask's processes, a running `dvc exp run`)."""
+        sshd = self.servers[name].process
+        try:
+            processes = [psutil.Process(sshd.pid), *psutil.Process(sshd.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:  # killed already
+            return
         for process in processes:
             process.kill()
         psutil.wait_procs(processes, timeout=10)
+        sshd.wait()
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +144,24 @@ def sweep_command(remotes, *arguments):
 
 
 class Sweep:
-    """`python -m digitclust.sweep` running in the background; its log is read line by line as it comes."""
+    """`python -m digitclust.sweep` running in the background; its log is read line by line as it comes.
+
+    A context manager: on leaving, the sweep is killed if it still runs.
+    """
 
     def __init__(self, command, cwd, env):
         self.lines, self.process = [], subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                                         stderr=subprocess.STDOUT, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def _read(self):
         for line in self.process.stdout:
@@ -194,14 +208,14 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
         remotes, driver, local_scores, remote_server, tmp_path):
     repo, env = driver
     with Hosts(tmp_path, remote_server) as hosts:
-        sweep = Sweep(sweep_command(remotes, *GRID, *hosts.arguments()), repo, env)
-        first = sweep.wait_for(STARTED)
-        assert first, sweep.finish()[1]
-        name, folder = first.split(": ")[1].split(STARTED)[0], first.rsplit(" in ", 1)[1]
-        wait_until_running(folder)
-        victim = hosts.owner(folder)
-        hosts.kill(victim)
-        returncode, output = sweep.finish()
+        with Sweep(sweep_command(remotes, *GRID, *hosts.arguments()), repo, env) as sweep:
+            first = sweep.wait_for(STARTED)
+            assert first, sweep.finish()[1]
+            name, folder = first.split(": ")[1].split(STARTED)[0], first.rsplit(" in ", 1)[1]
+            wait_until_running(folder)
+            victim = hosts.owner(folder)
+            hosts.kill(victim)
+            returncode, output = sweep.finish()
 
     assert returncode == 0, output
     assert f"{name}: its worker on " in output and "was lost; last lines there:" in output, output
@@ -240,8 +254,9 @@ def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_las
     repo, env = driver
     name = "autoencoder.learning_rate-1000000000000000.0_cluster.manifold-none"
     grid = ["-S", "autoencoder.learning_rate=1000000000000000.0", "-S", "cluster.manifold=none"]
-    with Hosts(tmp_path, remote_server) as hosts:
-        returncode, output = Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo, env).finish()
+    with Hosts(tmp_path, remote_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
+                                                         env) as sweep:
+        returncode, output = sweep.finish()
 
     assert returncode == 1, output
     assert output.count(f"{name}: started on ") == 2 and f"{name}: retry on " in output, output
@@ -337,3 +352,15 @@ def test_experiment_names_are_valid_git_refs_and_distinct():
     assert len(set(names)) == len(names)
     for name in names:
         run(["git", "check-ref-format", f"refs/exps/ab/cdef/{name}"], cwd=ROOT)
+
+
+def test_an_unreachable_host_stops_in_one_line(driver, local_git_remote, tmp_path):
+    repo, _ = driver
+    with ClosedPort() as closed:
+        config = tmp_path / "ssh_config"
+        config.write_text(f"Host gone\n  HostName 127.0.0.1\n  Port {closed.port}\n")
+        result = run_sweep_quietly(["-S", "seed=0", "--hosts", "gone", "--ssh-config", str(config),
+                                    "--git-remote", local_git_remote, "--dvc-remote", str(tmp_path)], repo)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: --hosts gone gone: could not start or reach Dask there ("), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
