@@ -45,7 +45,7 @@ ORPHAN_TIMEOUT_S = 300
 
 
 class SweepError(PipelineError):
-    """Bad input or an unreachable remote: reported as one line before anything is dispatched."""
+    """Bad input, or a remote, host or scheduler out of reach: reported as one line."""
 
 
 # The grid -----------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ class SweepError(PipelineError):
 def check_key(text, values):
     """Raise SweepError unless the key of the `-S` value ``text`` is a leaf of params.yaml ``values``."""
     key = text.partition("=")[0]
-    if key[:1] in "+~":
+    if key.startswith(("+", "~")):
         raise SweepError(f"-S {text}: a sweep sets keys of params.yaml, it does not add or remove them")
     node, path = values, []
     for part in key.split("."):
@@ -130,8 +130,8 @@ def _first_line(error):
     return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
 
 
-def _git(*args, cwd="."):
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=REMOTE_TIMEOUT_S)
+def _git(*args):
+    return subprocess.run(["git", *args], capture_output=True, text=True, timeout=REMOTE_TIMEOUT_S)
 
 
 def baseline(rev):
@@ -227,7 +227,7 @@ def cluster_client(args):
         return
     connect_options = {"config": [args.ssh_config]} if args.ssh_config else {}
     hosts = [args.scheduler_host or args.hosts[0], *args.hosts]
-    with _connect(f"--hosts {' '.join(hosts)}", SSHCluster, hosts, connect_options=connect_options,
+    with _connect(f"--hosts {' '.join(args.hosts)}", SSHCluster, hosts, connect_options=connect_options,
                   worker_options={"nthreads": 1, "death_timeout": ORPHAN_TIMEOUT_S},
                   scheduler_options={"dashboard_address": ":0", "idle_timeout": ORPHAN_TIMEOUT_S},
                   remote_python=args.remote_python or sys.executable) as cluster, Client(cluster) as client:

@@ -362,5 +362,5 @@ def test_an_unreachable_host_stops_in_one_line(driver, local_git_remote, tmp_pat
         result = run_sweep_quietly(["-S", "seed=0", "--hosts", "gone", "--ssh-config", str(config),
                                     "--git-remote", local_git_remote, "--dvc-remote", str(tmp_path)], repo)
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("error: --hosts gone gone: could not start or reach Dask there ("), result.stderr
+    assert result.stderr.startswith("error: --hosts gone: could not start or reach Dask there ("), result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
