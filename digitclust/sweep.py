@@ -208,11 +208,11 @@ class Progress:
 
     def _failed(self, message):
         self.last_attempt[message["name"]]["failed"] = True
-        log.warning("%s failed: %s; last lines:\n%s", message["name"], message["reason"], self.tail(message["name"]))
+        log.warning("%s failed: %s", message["name"], message["reason"])
 
-    def tail(self, name, lines=None):
-        """The last lines of ``name``'s task (or ``lines``), indented."""
-        return "\n".join(f"    {line}" for line in (lines if lines is not None else self.tails[name]))
+    def tail(self, name):
+        """The last lines of ``name``'s task, indented."""
+        return "\n".join(f"    {line}" for line in self.tails[name])
 
 
 @contextlib.contextmanager
@@ -276,7 +276,8 @@ def report(future, name, progress):
         return True
     error = future.exception()
     if isinstance(error, sweep_task.ExperimentFailed):
-        log.error("%s: gave up after %d tries: %s; last lines:\n%s", name, RETRIES + 1, error, progress.tail(name, error.tail))
+        log.error("%s: gave up after %d tries, the last: `%s` exited %d on %s", name, RETRIES + 1, error.command,
+                  error.returncode, error.host)
     elif isinstance(error, KilledWorker):
         log.error("%s: gave up: its worker died %d times; last lines:\n%s", name, RETRIES + 1, progress.tail(name))
     else:

@@ -44,7 +44,8 @@ class ExperimentFailed(Exception):
         self.name, self.host, self.command, self.returncode, self.tail = name, host, command, returncode, tail
 
     def __str__(self):
-        return f"`{self.command}` exited {self.returncode} on {self.host}"
+        lines = "\n".join(f"    {line}" for line in self.tail)
+        return f"`{self.command}` exited {self.returncode} on {self.host}; last lines:\n{lines}"
 
 
 def _publish(message):

@@ -265,7 +265,7 @@ def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_las
     for failure in failures:
         assert failure.startswith(f"`{sys.executable} -m dvc exp run --pull --name {name} "), failure
         assert "error: training diverged: loss " in failure, failure
-    assert f"{name}: gave up after 2 tries: " in output, output
+    assert f"{name}: gave up after 2 tries, the last: `{sys.executable} -m dvc exp run " in output, output
     assert "0 finished, 1 failed, 0 skipped" in output, output
     assert name not in run(["git", "ls-remote", str(remotes.folder / "project.git")], cwd=tmp_path).stdout
 
