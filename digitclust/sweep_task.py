@@ -39,9 +39,9 @@ class Experiment:
 class ExperimentFailed(Exception):
     """A command of an experiment's task exited non-zero; carries the last lines it printed."""
 
-    def __init__(self, name, host, command, returncode, tail):
-        super().__init__(name, host, command, returncode, tail)
-        self.name, self.host, self.command, self.returncode, self.tail = name, host, command, returncode, tail
+    def __init__(self, host, command, returncode, tail):
+        super().__init__(host, command, returncode, tail)
+        self.host, self.command, self.returncode, self.tail = host, command, returncode, tail
 
     def __str__(self):
         lines = "\n".join(f"    {line}" for line in self.tail)
@@ -56,7 +56,7 @@ def _publish(message):
 
 
 class TaskLog:
-    """The task's log: its clone's ``sweep.log``, the driver's events and the tail kept for an exception."""
+    """The task's log: ``sweep.log`` in its folder, the driver's events and the tail kept for an exception."""
 
     def __init__(self, name, path):
         self.name, self.path, self.tail = name, path, deque(maxlen=TAIL_LINES)
@@ -73,18 +73,22 @@ class TaskLog:
 
 
 def commands(experiment):
-    """The commands of one experiment, run in order in its fresh clone."""
+    """The commands of one experiment, run in order in its fresh clone, each with the text its log shows."""
     dvc = [sys.executable, "-m", "dvc"]
     sets = [argument for override in experiment.overrides for argument in ("-S", override)]
-    yield ["git", "clone", "--quiet", "--no-checkout", experiment.git_remote, "."]
-    yield ["git", "checkout", "--quiet", "--detach", experiment.rev]
-    yield [*dvc, "remote", "add", "--local", "--force", "--default", "sweep", experiment.dvc_remote]
-    for key, value in experiment.dvc_options:
-        yield [*dvc, "remote", "modify", "--local", "sweep", key, value]
+    yield _shown(["git", "clone", "--quiet", "--no-checkout", experiment.git_remote, "."])
+    yield _shown(["git", "checkout", "--quiet", "--detach", experiment.rev])
+    yield _shown([*dvc, "remote", "add", "--local", "--force", "--default", "sweep", experiment.dvc_remote])
+    for key, value in experiment.dvc_options:  # a password may be among them: its value stays out of the log
+        yield [*dvc, "remote", "modify", "--local", "sweep", key, value], " ".join([*dvc, "remote", "modify", key, "..."])
     # The baseline's outputs and every pushed run record: stages run before, anywhere, are restored.
-    yield [*dvc, "pull", "--run-cache", "--allow-missing"]
-    yield [*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, *experiment.targets]
-    yield [*dvc, "exp", "push", "--run-cache", experiment.git_remote, experiment.name]
+    yield _shown([*dvc, "pull", "--run-cache", "--allow-missing"])
+    yield _shown([*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, *experiment.targets])
+    yield _shown([*dvc, "exp", "push", "--run-cache", experiment.git_remote, experiment.name])
+
+
+def _shown(command):
+    return command, " ".join(command)
 
 
 def command_environment():
@@ -92,15 +96,18 @@ def command_environment():
     return {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
 
 
-def run_logged(command, folder, log, host):
-    """Run ``command`` in ``folder``, each line of its output to ``log``; raise ExperimentFailed if it fails."""
-    log.line("$ " + " ".join(command))
+def run_logged(command, shown, folder, log, host):
+    """Run ``command`` (``shown`` in the log) in ``folder``, each line of its output to ``log``.
+
+    Raises ExperimentFailed if it fails.
+    """
+    log.line(f"$ {shown}")
     with subprocess.Popen(command, cwd=folder, env=command_environment(), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True) as process:
         for text in process.stdout:
             log.line(text)
     if process.returncode != 0:
-        raise ExperimentFailed(log.name, host, " ".join(command), process.returncode, list(log.tail))
+        raise ExperimentFailed(host, shown, process.returncode, list(log.tail))
 
 
 def run_experiment(experiment):
@@ -121,8 +128,8 @@ def run_experiment(experiment):
     repo = folder / "repo"
     repo.mkdir()
     try:
-        for command in commands(experiment):
-            run_logged(command, repo, log, host)
+        for command, shown in commands(experiment):
+            run_logged(command, shown, repo, log, host)
     except ExperimentFailed as failure:
         log.event("failed", host=host, reason=str(failure))
         raise

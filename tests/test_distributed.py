@@ -250,10 +250,14 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
 
 def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_last_lines(
         remotes, driver, remote_server, tmp_path):
-    """A learning rate of 1e15 passes every params check, but the training diverges and the stage stops."""
+    """A learning rate of 1e15 passes every params check, but the training diverges and the stage stops.
+
+    The DVC remote's key is given as a `dvc remote modify` option here, a path on each host.
+    """
     repo, env = driver
     name = "autoencoder.learning_rate-1000000000000000.0_cluster.manifold-none"
-    grid = ["-S", "autoencoder.learning_rate=1000000000000000.0", "-S", "cluster.manifold=none"]
+    grid = ["-S", "autoencoder.learning_rate=1000000000000000.0", "-S", "cluster.manifold=none",
+            "--dvc-remote-option", "keyfile=~/.ssh/id_ed25519"]
     with Hosts(tmp_path, remote_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
                                                          env) as sweep:
         returncode, output = sweep.finish()
