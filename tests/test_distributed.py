@@ -368,3 +368,26 @@ def test_an_unreachable_host_stops_in_one_line(driver, local_git_remote, tmp_pat
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("error: --hosts gone: could not start or reach Dask there ("), result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, publisher, tmp_path):
+    """`--scheduler`: a Dask cluster started beforehand (here a local one); plain paths as both remotes."""
+    from distributed import LocalCluster
+
+    repo, _ = driver
+    git_remote, dvc_remote = tmp_path / "project.git", tmp_path / "dvc"
+    run(["git", "init", "-q", "--bare", str(git_remote)], cwd=tmp_path)
+    run(["git", "push", "-q", str(git_remote), "HEAD:refs/heads/main"], cwd=repo)
+    push(publisher, "folder-storage", dvc_remote)
+    name = "cluster.manifold-none_kmeans.n_init-4"
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        result = subprocess.run(
+            [sys.executable, "-m", "digitclust.sweep", "-S", "kmeans.n_init=4", "-S", "cluster.manifold=none",
+             "--scheduler", cluster.scheduler_address, "--git-remote", str(git_remote), "--dvc-remote", str(dvc_remote),
+             "--workdir", str(tmp_path / "work"), "--target", TARGET], cwd=repo, env=environment(),
+            capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    assert f"{name}: finished on " in result.stderr and "1 finished, 0 failed, 0 skipped" in result.stderr
+    assert f"/{name}\n" in run(["git", "ls-remote", str(git_remote)], cwd=tmp_path).stdout
+    assert list((tmp_path / "work").iterdir()) == [], "a finished experiment's folder stays"
