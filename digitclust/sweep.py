@@ -7,8 +7,9 @@ Expands the grid as `dvc exp run -S` does, checks every combination against the 
 params.yaml, names each experiment after its params, and skips those already on the Git remote.
 The rest go to a Dask cluster, started over SSH on ``--hosts`` (Dask's SSHCluster) or reached at
 ``--scheduler``; each runs in its own clone on a worker (``digitclust.sweep_task``) and is pushed
-to the Git remote with its outputs and run cache. Dask retries a failed task once and reruns once
-the task of a worker that died; the driver logs each start, finish, failure and retry.
+to the Git remote with its outputs and run cache. A failed task is submitted once more, to another
+worker, and Dask reruns once, elsewhere, the task of a worker that died; the driver logs each start,
+finish, failure and retry.
 """
 
 import argparse
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from pathlib import Path
 
 import yaml
@@ -187,7 +188,7 @@ class Progress:
 
     def __init__(self):
         self.tails = defaultdict(lambda: deque(maxlen=sweep_task.TAIL_LINES))
-        self.last_attempt = {}  # name -> {"host": ..., "failed": ...}
+        self.last_attempt = {}  # name -> {"host": ..., "worker": ..., "failed": ...}
 
     def on_event(self, event):
         _, message = event
@@ -202,7 +203,7 @@ class Progress:
             log.warning("%s: its worker on %s was lost; last lines there:\n%s", name, previous["host"], self.tail(name))
         if previous:
             log.info("%s: retry on %s", name, message["host"])
-        self.last_attempt[name] = {"host": message["host"], "failed": False}
+        self.last_attempt[name] = {"host": message["host"], "worker": message["worker"], "failed": False}
         self.tails[name].clear()
         log.info("%s: started on %s (worker %s) in %s", name, message["host"], message["worker"], message["folder"])
 
@@ -285,8 +286,25 @@ def report(future, name, progress):
     return False
 
 
+def submit(client, experiment, avoid=None):
+    """Submit the task of ``experiment``; a retry goes to a worker other than ``avoid``, where there is one."""
+    others = [address for address in client.scheduler_info(n_workers=-1)["workers"] if address != avoid]
+    elsewhere = {"workers": others, "allow_other_workers": True} if avoid and others else {}  # a preference: never stuck
+    attempt = "retry" if avoid else "first"
+    return client.submit(sweep_task.run_experiment, experiment, key=f"sweep-{experiment.name}-{attempt}", **elsewhere)
+
+
+def failed_command(future):
+    """Whether the task of ``future`` ended with a command of its experiment failing (not its worker dying)."""
+    return future.status == "error" and isinstance(future.exception(), sweep_task.ExperimentFailed)
+
+
 def dispatch(experiments, args):
-    """Run ``experiments`` on the cluster; return the names of those that finished."""
+    """Run ``experiments`` on the cluster; return the names of those that finished.
+
+    A task whose command fails is submitted ``RETRIES`` more times, each to another worker where
+    there is one; Dask itself reruns elsewhere the task of a worker that died (``allowed-failures``).
+    """
     quiet_dask()
     from distributed import as_completed
 
@@ -297,9 +315,19 @@ def dispatch(experiments, args):
                  ", ".join(f"{w['host']} ({address})" for address, w in workers.items()))
         progress = Progress()
         client.subscribe_topic(sweep_task.TOPIC, progress.on_event)
-        names = {client.submit(sweep_task.run_experiment, experiment, key=f"sweep-{experiment.name}", retries=RETRIES):
-                 experiment.name for experiment in experiments}
-        finished = [names[future] for future in as_completed(names) if report(future, names[future], progress)]
+        experiment_of = {submit(client, experiment): experiment for experiment in experiments}
+        tries, finished = Counter(), []
+        running = as_completed(experiment_of)
+        for future in running:
+            experiment = experiment_of[future]
+            tries[experiment.name] += 1
+            if failed_command(future) and tries[experiment.name] <= RETRIES:
+                failed_on = progress.last_attempt.get(experiment.name, {}).get("worker")
+                retry = submit(client, experiment, avoid=failed_on)
+                experiment_of[retry] = experiment
+                running.add(retry)
+            elif report(future, experiment.name, progress):
+                finished.append(experiment.name)
         client.unsubscribe_topic(sweep_task.TOPIC)
     return finished
 

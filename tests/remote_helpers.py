@@ -3,7 +3,6 @@
 import getpass
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import time

@@ -264,6 +264,8 @@ def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_las
 
     assert returncode == 1, output
     assert output.count(f"{name}: started on ") == 2 and f"{name}: retry on " in output, output
+    first, retried = (line.rsplit(" in ", 1)[1] for line in output.splitlines() if f"{name}: started on " in line)
+    assert hosts.owner(first) != hosts.owner(retried), output
     failures = output.split(f"{name} failed: ")[1:]
     assert len(failures) == 2, output
     for failure in failures:
