@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny IDX datasets whose checksums the tests register."""
+"""Shared fixtures: tiny IDX datasets whose checksums the tests register, the tiny repository run once, its publisher clone and an sshd on loopback."""
 
 import gzip
 import struct
@@ -8,6 +8,7 @@ import pytest
 
 from digitclust import idx
 from helpers import commit, copy_project, dvc
+from remote_helpers import SSHD, SSHServer, clone, fetch_from_origin
 
 # Real MNIST, but few images and little training: the whole pipeline in about two minutes.
 TINY = {
@@ -70,3 +71,20 @@ def tiny_repo(tmp_path_factory):
     dvc("repro", cwd=project)
     commit(project, "tiny run")
     return project
+
+
+@pytest.fixture(scope="module")
+def publisher(tiny_repo, tmp_path_factory):
+    """A clone of ``tiny_repo`` whose cache holds the committed run's objects and run cache."""
+    repo = clone(tiny_repo, tmp_path_factory.mktemp("publisher") / "repo")
+    fetch_from_origin(repo, tiny_repo)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def ssh_server(tmp_path_factory):
+    """A running sshd on a loopback port (scripts/test-deps installs openssh-server)."""
+    if not SSHD.is_file():
+        pytest.fail(f"{SSHD} is missing: install Debian's openssh-server (`make test` does, as root)")
+    with SSHServer(tmp_path_factory.mktemp("sshd")) as server:
+        yield server

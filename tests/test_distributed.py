@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from helpers import ROOT, dvc, environment, run
-from remote_helpers import SSHD, ClosedPort, SSHServer, add_remote, clone, fetch_from_origin, lock_hashes, md5, push
+from remote_helpers import SSHD, ClosedPort, SSHServer, add_remote, clone, lock_hashes, md5, push
 
 # kmeans.n_init reruns baseline, cluster and evaluate only; without UMAP (FIXED) cluster takes a second.
 GRID = ["-S", "kmeans.n_init=1,3", "-S", "cluster.manifold=none"]
@@ -111,29 +111,15 @@ class Hosts:
 
 
 @pytest.fixture(scope="module")
-def remote_server(tmp_path_factory):
-    with SSHServer(tmp_path_factory.mktemp("remote-sshd")) as server:
-        yield server
+def remotes(tmp_path_factory, ssh_server, publisher):
+    return Remotes(tmp_path_factory.mktemp("remotes"), ssh_server, publisher)
 
 
 @pytest.fixture(scope="module")
-def publisher(tiny_repo, tmp_path_factory):
-    """A clone of ``tiny_repo`` whose cache holds the committed run's objects and run cache."""
-    repo = clone(tiny_repo, tmp_path_factory.mktemp("publisher") / "repo")
-    fetch_from_origin(repo, tiny_repo)
-    return repo
-
-
-@pytest.fixture(scope="module")
-def remotes(tmp_path_factory, remote_server, publisher):
-    return Remotes(tmp_path_factory.mktemp("remotes"), remote_server, publisher)
-
-
-@pytest.fixture(scope="module")
-def driver(tiny_repo, tmp_path_factory, remote_server):
+def driver(tiny_repo, tmp_path_factory, ssh_server):
     """The machine that starts the sweep: a clone of the project and a home that reaches the remotes."""
     folder = tmp_path_factory.mktemp("driver")
-    home = write_home(folder / "home", remote_server)
+    home = write_home(folder / "home", ssh_server)
     repo = clone(tiny_repo, folder / "repo")
     return repo, {**environment(), "HOME": str(home)}
 
@@ -205,9 +191,9 @@ def local_scores(publisher):
 
 
 def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
-        remotes, driver, local_scores, remote_server, tmp_path):
+        remotes, driver, local_scores, ssh_server, tmp_path):
     repo, env = driver
-    with Hosts(tmp_path, remote_server) as hosts:
+    with Hosts(tmp_path, ssh_server) as hosts:
         with Sweep(sweep_command(remotes, *GRID, *hosts.arguments()), repo, env) as sweep:
             first = sweep.wait_for(STARTED)
             assert first, sweep.finish()[1]
@@ -226,7 +212,7 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
         assert f"{each}: finished on " in output, output
     assert "2 finished, 0 failed, 0 skipped" in output, output
 
-    add_remote(repo, "storage", remotes.dvc, default=True, keyfile=remote_server.keyfile)
+    add_remote(repo, "storage", remotes.dvc, default=True, keyfile=ssh_server.keyfile)
     run_in_driver = dict(cwd=repo)
     subprocess.run([sys.executable, "-m", "dvc", "exp", "pull", remotes.git, *NAMES], env=env, check=True, **run_in_driver)
     shown = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], env=env, check=True,
@@ -249,7 +235,7 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
 
 
 def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_last_lines(
-        remotes, driver, remote_server, tmp_path):
+        remotes, driver, ssh_server, tmp_path):
     """A learning rate of 1e15 passes every params check, but the training diverges and the stage stops.
 
     The DVC remote's key is given as a `dvc remote modify` option here, a path on each host.
@@ -258,7 +244,7 @@ def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_las
     name = "autoencoder.learning_rate-1000000000000000.0_cluster.manifold-none"
     grid = ["-S", "autoencoder.learning_rate=1000000000000000.0", "-S", "cluster.manifold=none",
             "--dvc-remote-option", "keyfile=~/.ssh/id_ed25519"]
-    with Hosts(tmp_path, remote_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
+    with Hosts(tmp_path, ssh_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
                                                          env) as sweep:
         returncode, output = sweep.finish()
 

@@ -12,38 +12,18 @@ import yaml
 from helpers import dvc, write_params
 from remote_helpers import (
     CACHED_OUTPUTS,
-    SSHD,
     ClosedPort,
-    SSHServer,
     add_remote,
     assert_fully_restored,
     clone,
     corrupt,
     corrupt_cache_objects,
-    fetch_from_origin,
     lock_hashes,
     md5,
     object_path,
     push,
     workspace_files,
 )
-
-
-@pytest.fixture(scope="module")
-def publisher(tiny_repo, tmp_path_factory):
-    """A clone of ``tiny_repo`` whose cache holds the committed run's objects and run cache."""
-    repo = clone(tiny_repo, tmp_path_factory.mktemp("publisher") / "repo")
-    fetch_from_origin(repo, tiny_repo)
-    return repo
-
-
-@pytest.fixture(scope="module")
-def ssh_server(tmp_path_factory):
-    """A running sshd on a loopback port (scripts/test-deps installs openssh-server)."""
-    if not SSHD.is_file():
-        pytest.fail(f"{SSHD} is missing: install Debian's openssh-server (`make test` does, as root)")
-    with SSHServer(tmp_path_factory.mktemp("sshd")) as server:
-        yield server
 
 
 def new_remote(tmp_path, server=None):
