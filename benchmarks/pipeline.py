@@ -10,6 +10,7 @@ the purity reached, and whether the metrics equal the committed ones.
     python benchmarks/pipeline.py                         # all 60,000 + 10,000 images
     python benchmarks/pipeline.py --train-sizes 10000 20000 40000 60000
     python benchmarks/pipeline.py -S autoencoder.epochs=5 # any params.yaml change
+    python benchmarks/pipeline.py --against refine.enabled=false  # then again with these changes; the ratio
 
 Takes the dataset from data/dataset.npz when `dvc repro fetch` (or `dvc pull`) made it;
 without it, or for another `data.dataset`, the fetch stage runs in the scratch copy.
@@ -133,9 +134,10 @@ def benchmark(changes, logs=None):
     for name, (seconds, mebibytes) in rows.items():
         print(f"  {name:<10} {seconds:8.1f} s {mebibytes:8.0f} MiB peak")
     total = sum(seconds for seconds, _ in rows.values())
-    purity = scores["autoencoder"]
-    print(f"  {'total':<10} {total:8.1f} s   purity train {purity['train']['purity']:.4f}, test {purity['test']['purity']:.4f}")
-    return rows, scores
+    print(f"  {'total':<10} {total:8.1f} s")
+    for method, splits in scores.items():
+        print(f"  purity of {method}: train {splits['train']['purity']:.4f}, test {splits['test']['purity']:.4f}")
+    return total, scores
 
 
 def params_change(text):
@@ -155,6 +157,8 @@ def main():
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-sizes", type=int, nargs="*", default=[0], help="train images (0 = all)")
     add_set_option(parser)
+    parser.add_argument("--against", nargs="+", type=params_change, metavar="KEY=VALUE",
+                        help="after each run, run again with these params changes too, and print the ratio of the totals")
     parser.add_argument("--logs", help="folder to keep each stage's log in (one subfolder per train size)")
     args = parser.parse_args()
     changes = dict(args.set)
@@ -162,12 +166,18 @@ def main():
             for size in args.train_sizes}
     for sized in runs.values():
         checked_changes(sized)  # every run's params, before the first one starts
+        checked_changes({**sized, **dict(args.against or [])})
     for size, sized in runs.items():
         print(f"train images: {size or 'all'}; params changed: {sized or 'none'}")
-        _, scores = benchmark(sized, args.logs and Path(args.logs) / f"train_{size or 'all'}")
+        total, scores = benchmark(sized, args.logs and Path(args.logs) / f"train_{size or 'all'}")
         if not sized:
             committed = json.loads((ROOT / "metrics" / "scores.json").read_text())
             print(f"  metrics equal to the committed metrics/scores.json: {scores == committed}")
+        if args.against:
+            against = {**sized, **dict(args.against)}
+            print(f"train images: {size or 'all'}; params changed: {against}")
+            other_total, _ = benchmark(against, args.logs and Path(args.logs) / f"train_{size or 'all'}_against")
+            print(f"  ratio of the totals: {total:.1f} s / {other_total:.1f} s = {total / other_total:.2f}")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,17 @@ SCHEMA = {
         "checkpoint": flag(),
         "backend": choice(*BACKENDS),
     },
+    "refine": {
+        "enabled": flag(),
+        "epochs": integer(1, cap=100_000),
+        "batch_size": integer(1, cap=FULL_SIZES["train"]),
+        "learning_rate": number(0, above=True, cap=1),  # Keras clips the loss: a wild rate gives noise, not NaN
+        "augment": {  # Keras' random layers refuse factors above 1
+            "rotation": number(0, cap=1),
+            "translation": number(0, cap=1),
+            "zoom": number(0, cap=1),
+        },
+    },
     "report": {
         "typical_images": integer(1, cap=50),  # the picture gets twice as many columns
     },

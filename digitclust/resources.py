@@ -98,6 +98,24 @@ def train_stage(p, n, m):
     })
 
 
+def classifier_activations(k):
+    """Outputs per image of the refine stage's CNN (digitclust/refinement.py): three augmented copies,
+    conv 26x26x32, pool 13x13x32, conv 11x11x64, pool 5x5x64, dense 128, k probabilities."""
+    return 3 * PIXELS + 26 * 26 * 32 + 13 * 13 * 32 + 11 * 11 * 64 + 5 * 5 * 64 + 128 + k
+
+
+def refine_stage(p, n, m):
+    """Training the CNN on ``n`` train images, then relabelling both splits: copies of the images, a batch's
+    outputs and their gradients (the weights, about a million numbers, are left out)."""
+    if not p["refine"]["enabled"]:
+        return Counter()
+    batch = min(p["refine"]["batch_size"], n)
+    return Counter({
+        "refine.batch_size": 2 * batch * classifier_activations(p["kmeans"]["k"]) * FLOAT32,
+        "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
+    })
+
+
 def encode_stage(p, n, m):
     """Encoding one split at a time: the weights, a batch, the images and the codes.
 
@@ -151,6 +169,7 @@ STAGES = {
     "train": train_stage,
     "encode": encode_stage,
     "cluster": cluster_stage,
+    "refine": refine_stage,
     "report": report_stage,
 }
 

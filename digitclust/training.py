@@ -1,4 +1,4 @@
-"""Training an autoencoder: its optimizer and loss, the seeded order of the images, the epochs."""
+"""Training a Keras model on images: the autoencoder's optimizer and loss, the seeded order of the images, the epochs."""
 
 import logging
 import math
@@ -38,64 +38,66 @@ def epoch_order(n, seed, epoch):
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def _fit_data(train_images, val_images, batch_size):
-    """Keras ``fit`` arguments that feed images (N, 28, 28) as both input and target, in order.
+def _fit_data(images, targets, batch_size, validation=None):
+    """Keras ``fit`` arguments that feed ``images`` (N, 28, 28) and their ``targets`` in order.
 
+    ``validation``, an ``(images, targets)`` pair or None, is measured after the epoch.
     On TensorFlow, tf.data pipelines with autotuning off: the helper threads of the
     pipeline Keras builds from arrays compete with training for the cores, which made
     every other epoch 60% slower on 2 cores. Other backends take the arrays.
     """
     if keras.backend.backend() != "tensorflow":
-        return {"x": train_images, "y": train_images, "batch_size": batch_size,
-                "validation_data": (val_images, val_images), "validation_batch_size": batch_size}
+        return {"x": images, "y": targets, "batch_size": batch_size,
+                "validation_data": validation, "validation_batch_size": batch_size}
     import tensorflow as tf
 
     options = tf.data.Options()
     options.autotune.enabled = False
     options.threading.private_threadpool_size = 1
 
-    def batches(images):
-        return tf.data.Dataset.from_tensor_slices((images, images)).batch(batch_size).with_options(options)
+    def batches(pair):
+        return tf.data.Dataset.from_tensor_slices(pair).batch(batch_size).with_options(options)
 
-    return {"x": batches(train_images), "validation_data": batches(val_images)}
+    return {"x": batches((images, targets)), "validation_data": None if validation is None else batches(validation)}
 
 
-def train(autoencoder, train_images, val_images, epochs, batch_size, seed, start=0, history=None, after_epoch=None):
-    """Fit the autoencoder to reconstruct ``train_images`` (N, 28, 28); return its history.
+def train(model, images, epochs, batch_size, seed, targets=None, val_images=None, start=0, history=None,
+          after_epoch=None, rate_key="autoencoder.learning_rate"):
+    """Fit ``model`` to map ``images`` (N, 28, 28) to ``targets`` (the images themselves when None); return its history.
 
     Runs epochs ``start`` to ``epochs - 1`` (a resumed run passes the ``start`` and
     ``history`` of its checkpoint) and calls ``after_epoch(epochs_done, history)``
-    after each. ``val_images`` only measures the validation loss; it never changes weights.
-    History maps ``loss`` and ``val_loss`` to one value per epoch.
+    after each. ``val_images`` (autoencoders only) measures a validation loss; it never
+    changes weights. History maps ``loss`` (and ``val_loss``) to one value per epoch. A loss
+    that is not finite raises TrainingDiverged, which advises lowering the param ``rate_key``.
     """
     history = {key: list(values) for key, values in (history or {}).items()}
     log.info("training on %d images, epochs %d to %d, batch %d, with Keras on %s",
-             len(train_images), start + 1, epochs, batch_size, keras.backend.backend())
+             len(images), start + 1, epochs, batch_size, keras.backend.backend())
+    validation = None if val_images is None else (val_images, val_images)
     for epoch in range(start, epochs):
         began = time.perf_counter()
-        shuffled = train_images[epoch_order(len(train_images), seed, epoch)]
-        result = autoencoder.fit(
-            **_fit_data(shuffled, val_images, batch_size),
+        order = epoch_order(len(images), seed, epoch)
+        shuffled = images[order]
+        result = model.fit(
+            **_fit_data(shuffled, shuffled if targets is None else targets[order], batch_size, validation),
             shuffle=False,  # already in the epoch's seeded order; Keras would reorder it
             verbose=0,
         )
         for key, values in result.history.items():
             history.setdefault(key, []).append(float(values[-1]))
-        log.info(
-            "epoch %d/%d: loss %.5f, val_loss %.5f (%.1f s)",
-            epoch + 1, epochs, history["loss"][-1], history["val_loss"][-1], time.perf_counter() - began,
-        )
-        _check_converging(history, epoch + 1)
+        losses = ", ".join(f"{key} {values[-1]:.5f}" for key, values in history.items())
+        log.info("epoch %d/%d: %s (%.1f s)", epoch + 1, epochs, losses, time.perf_counter() - began)
+        _check_converging(history, epoch + 1, rate_key)
         if after_epoch is not None:
             after_epoch(epoch + 1, history)
     return history
 
 
-def _check_converging(history, epoch):
+def _check_converging(history, epoch, rate_key):
     """Stop at the first epoch whose loss is not finite: the weights and codes after it are useless."""
-    for key in ("loss", "val_loss"):
-        if not math.isfinite(history[key][-1]):
+    for key, values in history.items():
+        if not math.isfinite(values[-1]):
             raise TrainingDiverged(
-                f"training diverged: {key} {history[key][-1]} after epoch {epoch}; "
-                "lower autoencoder.learning_rate in params.yaml"
+                f"training diverged: {key} {values[-1]} after epoch {epoch}; lower {rate_key} in params.yaml"
             )

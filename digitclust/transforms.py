@@ -1,4 +1,4 @@
-"""Image transforms: deskewing by second moments, with bilinear resampling."""
+"""Image transforms: deskewing by second moments, with bilinear resampling; random augmentation with Keras' layers."""
 
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -55,3 +55,20 @@ def _bilinear(images, source_rows, source_cols):
             values = images[index, np.clip(r, 0, height - 1), np.clip(c, 0, width - 1)]
             result += np.where(inside, values, 0) * w_row * w_col
     return result
+
+
+def augmentation(rotation, translation, zoom, seed):
+    """Keras' random rotation, translation and zoom layers, in that order, as one model on (N, 28, 28, 1) batches.
+
+    ``rotation`` is a fraction of a full turn, ``translation`` of the image's height and
+    width, ``zoom`` of its size, each drawn uniformly either way per image; pixels moved
+    in from outside are 0. Active only in training; each layer draws from its own seed.
+    """
+    from digitclust.backend import keras
+
+    layers = keras.layers
+    return keras.Sequential([
+        layers.RandomRotation(rotation, fill_mode="constant", seed=seed),
+        layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed + 1),
+        layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 2),
+    ], name="augmentation")

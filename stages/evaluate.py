@@ -6,7 +6,7 @@ import pandas as pd
 
 from digitclust import data, io, metrics, plots, stage
 
-METHODS = ("baseline", "autoencoder")
+METHODS = ("baseline", "autoencoder", "refined")
 SPLITS = ("train", "test")
 PLOTTED_SPLIT = "test"
 

@@ -13,7 +13,8 @@ import numpy as np
 from digitclust import clustering, data, io, metrics, plots, stage
 
 
-METHODS = ("baseline", "autoencoder")
+METHODS = ("baseline", "autoencoder")  # the methods whose clusters are drawn
+SCORED = (*METHODS, "refined")  # the methods whose purity is drawn
 SPLITS = ("train", "test")
 N_RECONSTRUCTED = 10
 
@@ -82,7 +83,7 @@ def main(p, args):
     cluster_digits = metrics.majority_class(metrics.contingency(labels["test"], clusters))[clusters]
     plots.code_map(embedding, cluster_digits, labels["test"], out / "map.png", "test codes, UMAP to 2-D (autoencoder method)")
     scores = json.loads(Path(args.metrics).read_text())
-    ordered = {method: {split: scores[method][split] for split in SPLITS} for method in METHODS}
+    ordered = {method: {split: scores[method][split] for split in SPLITS} for method in SCORED}
     plots.score_bars(ordered, "purity", out / "purity.png")
     stage.log.info("wrote the pictures in %s", out)
 

@@ -57,8 +57,8 @@ def main(p, args):
                 if config["checkpoint"]:
                     checkpoints.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
 
-            training.train(autoencoder, train_images, test_images, config["epochs"], config["batch_size"], p["seed"],
-                           start=done, history=history, after_epoch=after_epoch)
+            training.train(autoencoder, train_images, config["epochs"], config["batch_size"], p["seed"],
+                           val_images=test_images, start=done, history=history, after_epoch=after_epoch)
     except BaseException:
         shutil.rmtree(args.live, ignore_errors=True)  # a partial log is no output; a resumed run logs every epoch again
         raise

@@ -18,6 +18,8 @@ TINY = {
     "autoencoder.epochs": 20,  # about 0.6 s each: enough for the autoencoder method to beat the baseline
     "autoencoder.batch_size": 64,
     "cluster.umap.n_components": 5,
+    "refine.epochs": 3,
+    "refine.batch_size": 64,
 }
 
 

@@ -18,6 +18,7 @@ CACHED_OUTPUTS = (
     "data/inputs.npz",
     "data/assignments/baseline.npz",
     "data/assignments/autoencoder.npz",
+    "data/assignments/refined.npz",
     "data/codes.npz",
     "models/encoder.keras",
     "models/decoder.keras",

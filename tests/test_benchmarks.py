@@ -21,7 +21,8 @@ def test_a_variant_reruns_only_what_its_params_change_and_restores_trained_model
     shutil.copytree(tiny_repo, project, symlinks=True)
     names = seeds.scored_stages()
     results = seeds.run_methods(project, names, ["ae_kmeans", "no_umap"])
-    assert list(results) == ["baseline", "default", "ae_kmeans", "no_umap"]
+    assert list(results) == ["baseline", "default", "refined", "ae_kmeans", "no_umap"]
+    assert "refine.enabled is false" in (project / "no_umap-refine.log").read_text()
     assert "Running stage 'train'" in (project / "ae_kmeans-train.log").read_text()
     no_umap_logs = {name: (project / f"no_umap-{name}.log").read_text() for name in names}
     assert "Stage 'train' is cached - skipping run" in no_umap_logs["train"]

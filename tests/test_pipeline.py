@@ -26,8 +26,10 @@ OUTPUTS = [
     "plots/report/purity.png",
     "plots/confusion/baseline.csv",
     "plots/confusion/autoencoder.csv",
+    "plots/confusion/refined.csv",
     "plots/confusion/baseline.png",
     "plots/confusion/autoencoder.png",
+    "plots/confusion/refined.png",
 ]
 
 
@@ -41,9 +43,9 @@ def test_every_output_exists(repro):
     assert missing == []
 
 
-def test_metrics_cover_both_methods_and_splits_within_unit_interval(repro):
+def test_metrics_cover_every_method_and_both_splits_within_unit_interval(repro):
     scores = json.loads((repro / "metrics/scores.json").read_text())
-    assert set(scores) == {"baseline", "autoencoder"}
+    assert set(scores) == {"baseline", "autoencoder", "refined"}
     for method in scores.values():
         assert set(method) == {"train", "test"}
         for split in method.values():
@@ -62,8 +64,10 @@ def test_outputs_have_the_sizes_params_ask_for(repro):
     code_size = yaml.safe_load((repro / "params.yaml").read_text())["autoencoder"]["code_size"]
     with np.load(repro / "data/codes.npz") as codes:
         assert codes["train"].shape == (2000, code_size) and codes["test"].shape == (500, code_size)
-    with np.load(repro / "data/assignments/autoencoder.npz") as assignments:
-        assert set(np.unique(assignments["train"])) <= set(range(10))
+    for method in ("autoencoder", "refined"):
+        with np.load(repro / f"data/assignments/{method}.npz") as assignments:
+            assert assignments["train"].shape == (2000,) and assignments["test"].shape == (500,)
+            assert set(np.unique(assignments["train"])) <= set(range(10))
 
 
 def test_metrics_show_reads_the_scores(repro):
@@ -83,7 +87,7 @@ def test_the_autoencoder_method_beats_k_means_on_pixels(repro):
         assert scores["autoencoder"][split]["purity"] > scores["baseline"][split]["purity"] + 0.1, scores
 
 
-@pytest.mark.parametrize("method", ["baseline", "autoencoder"])
+@pytest.mark.parametrize("method", ["baseline", "autoencoder", "refined"])
 def test_the_confusion_plot_files_recompute_to_the_committed_purity(repro, method):
     with open(repro / f"plots/confusion/{method}.csv") as file:
         rows = list(csv.DictReader(file))
@@ -98,6 +102,6 @@ def test_a_forced_rerun_gives_the_same_outputs_byte_for_byte(repro, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(repro, project, symlinks=True)
     lock = (project / "dvc.lock").read_text()
-    log = dvc("repro", "--force", "--single-item", "train", "encode", cwd=project).stdout
-    assert "Running stage 'train'" in log and "Running stage 'encode'" in log
+    log = dvc("repro", "--force", "--single-item", "train", "encode", "refine", cwd=project).stdout
+    assert all(f"Running stage '{name}'" in log for name in ("train", "encode", "refine")), log
     assert (project / "dvc.lock").read_text() == lock

@@ -38,7 +38,7 @@ def test_the_weight_count_is_that_of_the_keras_model(architecture, code_size):
 
 def test_the_default_estimates_stay_below_the_measured_peaks():
     default = estimates()
-    assert set(default) == {"baseline", "train", "encode", "cluster", "report"}
+    assert set(default) == {"baseline", "train", "encode", "cluster", "refine", "report"}
     assert all(need < MEASURED_PEAK["train"] for need in default.values())
     for stage, peak in MEASURED_PEAK.items():
         assert 0.1 * peak < default[stage] < peak

@@ -57,6 +57,7 @@ def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
         ("train", ["missing.npz", "e.keras", "d.keras", "live", "checkpoints"]),
         ("encode", ["missing.npz", "encoder.keras", "codes.npz"]),
         ("cluster", ["missing.npz", "assignments.npz"]),
+        ("refine", ["missing.npz", "clusters.npz", "refined.npz"]),
         ("report", ["d.npz", "i.npz", "c.npz", "assignments", "e.keras", "d.keras", "scores.json", "report"]),
     ],
 )
@@ -119,6 +120,8 @@ def damaged_inputs(folder):
     io.save_npz(folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32))
     io.save_npz(folder / "nan_codes.npz", train=np.full((20, 4), np.nan, np.float32), test=np.zeros((5, 4), np.float32))
     (folder / "garbage.keras").write_bytes(b"not a model")
+    io.save_npz(folder / "inputs.npz", x_train=np.zeros((20, 28, 28), np.float32), x_test=np.zeros((5, 28, 28), np.float32))
+    io.save_npz(folder / "clusters_above_k.npz", train=np.arange(20, dtype=np.int32), test=np.zeros(5, np.int32))
 
 
 @pytest.mark.parametrize(
@@ -129,6 +132,9 @@ def damaged_inputs(folder):
         ("train", ["flat.npz", "e.keras", "d.keras", "live", "checkpoints"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
         ("encode", ["flat.npz", "garbage.keras", "out.npz"], "garbage.keras: not a model the train stage saved"),
         ("cluster", ["nan_codes.npz", "out.npz"], "nan_codes.npz: some codes are not finite numbers"),
+        ("refine", ["inputs.npz", "clusters_above_k.npz", "out.npz"],
+         "clusters_above_k.npz: expected 20 train cluster ids from 0 to 9; `dvc repro` rebuilds it"),
+        ("refine", ["flat.npz", "clusters_above_k.npz", "out.npz"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
     ],
 )
 def test_a_damaged_input_is_named_in_one_line_and_nothing_is_written(tmp_path, name, args, problem):
