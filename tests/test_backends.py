@@ -1,10 +1,11 @@
-"""The train and encode stages run on Keras' JAX backend too, chosen by `autoencoder.backend`."""
+"""The Keras stages (train, encode, refine) run on Keras' JAX backend too, chosen by `autoencoder.backend`."""
 
 
 import numpy as np
 
 from digitclust import io
 from helpers import OWN_LOG_LINE, run_stage, stage_folder
+from test_refine import write_bars
 
 
 
@@ -25,3 +26,14 @@ def test_train_and_encode_run_on_jax(tmp_path):
     assert np.isfinite(codes["train"]).all() and codes["train"].std() > 0
     for result in (trained, encoded):
         assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
+
+
+def test_refine_runs_on_jax_and_puts_wrong_clusters_right(tmp_path):
+    stage_folder(tmp_path, {"autoencoder.backend": "jax", "refine.epochs": 6, "refine.batch_size": 32})
+    train_kinds, _, flipped = write_bars(tmp_path, 0.1)
+    result = run_stage(tmp_path, "refine", "inputs.npz", "clusters.npz", "refined.npz")
+    assert result.returncode == 0, result.stderr
+    assert "epochs 1 to 6, batch 32, with Keras on jax" in result.stderr
+    assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
+    refined = io.load_npz(tmp_path / "refined.npz")
+    assert (refined["train"][flipped] == train_kinds[flipped]).mean() > 0.9
