@@ -14,9 +14,10 @@ def test_plots_diff_shows_both_revisions(tiny_repo, tmp_path):
     commit(project, "three k-means restarts")
     shown = json.loads(dvc("plots", "diff", "HEAD~1", "--json", "--split", cwd=project).stdout)
     assert not shown.get("errors"), shown["errors"]
-    for plot_id in ("baseline_confusion", "autoencoder_confusion_normalized", "dvclive/plots/metrics/loss.tsv"):
+    for plot_id in ("baseline_confusion", "autoencoder_confusion_normalized", "refined_confusion",
+                    "dvclive/plots/metrics/loss.tsv"):
         revisions = {rev for plot in shown["data"][plot_id] for rev in plot["revisions"]}
         assert revisions == {"HEAD~1", "workspace"}, (plot_id, revisions)
     images = [key for key in shown["data"] if key.endswith(".png")]
-    assert len(images) == 8
+    assert len(images) == 9  # 3 confusion heatmaps and 6 report pictures
     assert all({p["revisions"][0] for p in shown["data"][key]} == {"HEAD~1", "workspace"} for key in images)

@@ -15,8 +15,8 @@ from helpers import dvc
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CDN_SCRIPT = re.compile(r"https://cdn\.jsdelivr\.net/npm/([\w-]+)@([\d.]+)")
-VEGA_CHARTS = 6  # loss and validation loss per epoch (DVCLive), and counts and shares of each confusion matrix
-IMAGES = 8  # reconstructions, 2 heatmaps, purity bars, code map, 2 centre rows, typical members
+VEGA_CHARTS = 8  # loss and validation loss per epoch (DVCLive), and counts and shares of each of 3 confusion matrices
+IMAGES = 9  # reconstructions, 3 heatmaps, purity bars, code map, 2 centre rows, typical members
 
 
 def local_copy_of_scripts(page):
