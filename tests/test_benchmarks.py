@@ -98,3 +98,13 @@ def test_an_unknown_commit_stops_the_storage_benchmark_in_one_line_before_any_wo
     assert result.returncode == 2
     assert result.stderr == "error: storage.py: --previous no-such-commit: not a commit of this repository\n"
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_against_change_stops_the_pipeline_benchmark_in_one_line_before_any_work(tmp_path):
+    for change, problem in [("refine.epochs=0", "refine.epochs = 0: expected an integer >= 1"),
+                            ("refine.enabled", "-S 'refine.enabled': expected key=value")]:
+        result = run_benchmark("pipeline.py", "--against", change, cwd=tmp_path)
+        assert result.returncode in (1, 2)
+        assert result.stderr.startswith("error: ") and problem in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert result.stdout == "" and list(tmp_path.iterdir()) == []
