@@ -8,12 +8,12 @@ which were drawn in a space that such small changes move.
 
 from digitclust import transforms
 from digitclust.backend import keras
+from digitclust.resources import CLASSIFIER_FILTERS as FILTERS  # where the memory check reads them
+from digitclust.resources import CLASSIFIER_HIDDEN as HIDDEN
 
 layers = keras.layers
 
 IMAGE_SHAPE = (28, 28)
-FILTERS = 32  # of the first convolution; the second has twice as many
-HIDDEN = 128
 DROPOUT = 0.3
 
 

@@ -21,6 +21,9 @@ DENSE_HIDDEN = (500, 500, 2000)
 CONV_HIDDEN = (392, 196)
 CONV_FILTERS = 16
 CONV_POOLED = 7 * 7 * CONV_FILTERS
+# The refine stage's CNN (digitclust/refinement.py builds it): F filters, then 2F, then a dense hidden layer.
+CLASSIFIER_FILTERS = 32
+CLASSIFIER_HIDDEN = 128
 
 # Training holds the inputs, the epoch's shuffled copy and tf.data's tensors: about six
 # copies of the images (measured: 1.4 GiB above the libraries for 60000 + 10000 images).
@@ -100,8 +103,9 @@ def train_stage(p, n, m):
 
 def classifier_activations(k):
     """Outputs per image of the refine stage's CNN (digitclust/refinement.py): three augmented copies,
-    conv 26x26x32, pool 13x13x32, conv 11x11x64, pool 5x5x64, dense 128, k probabilities."""
-    return 3 * PIXELS + 26 * 26 * 32 + 13 * 13 * 32 + 11 * 11 * 64 + 5 * 5 * 64 + 128 + k
+    conv 26x26xF, pool 13x13xF, conv 11x11x2F, pool 5x5x2F, the hidden layer, k probabilities."""
+    f = CLASSIFIER_FILTERS
+    return 3 * PIXELS + 26 * 26 * f + 13 * 13 * f + 11 * 11 * 2 * f + 5 * 5 * 2 * f + CLASSIFIER_HIDDEN + k
 
 
 def refine_stage(p, n, m):
