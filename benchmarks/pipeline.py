@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package is not installed: use this checkout's
 
 import throughput  # noqa: E402
-from digitclust import io, params, sources  # noqa: E402
-from digitclust.stage import OneLineParser  # noqa: E402
+from digitclust.datasets import sources  # noqa: E402
+from digitclust.pipeline import params, storage  # noqa: E402
+from digitclust.pipeline.stage import OneLineParser  # noqa: E402
 
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
 TEST_SHARE = 6  # the test split keeps MNIST's 60,000 : 10,000 ratio
@@ -109,7 +110,7 @@ def prepared_copy(folder, changes, git=False):
         return
     with np.load(fetched) as npz:
         arrays = sources.head(dict(npz), params.split_size(values, "train"), params.split_size(values, "test"))
-    io.save_npz(folder / "data" / "dataset.npz", **arrays)
+    storage.save_npz(folder / "data" / "dataset.npz", **arrays)
 
 
 def benchmark(changes, logs=None):

@@ -16,7 +16,7 @@ EPOCH_LINE = re.compile(r"epoch \d+/\d+: .*\((\d+(?:\.\d+)?) s\)")
 
 def weighted_layers(model):
     """Dense and Conv2D layers of ``model`` in order, looking inside nested models."""
-    from digitclust.backend import keras
+    import keras
 
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -60,10 +60,12 @@ def matmul_gflops(size=2048, repeats=10):
 
 def report(encoder_path, decoder_path, train_log, train_images, val_images):
     """Print the training throughput of the autoencoder saved as its two halves, the matrix-product speed and their ratio."""
-    from digitclust import inference
-    from digitclust.backend import keras
+    from digitclust.pipeline import quiet, storage
 
-    model = keras.Sequential([inference.load(encoder_path), inference.load(decoder_path)])
+    quiet.import_quietly("keras")
+    import keras
+
+    model = keras.Sequential([storage.load_keras(encoder_path), storage.load_keras(decoder_path)])
     seconds = epoch_seconds(train_log)
     achieved = training_flops(model, train_images, val_images, len(seconds)) / sum(seconds) / 1e9
     peak = matmul_gflops()

@@ -1,5 +1,9 @@
-"""The base of every error a user can act on: a stage reports it as one line, without a traceback."""
+"""The errors a user can act on: a stage reports each as one line, without a traceback."""
 
 
 class PipelineError(Exception):
     """A problem with the data, the params or a run that the message explains."""
+
+
+class TrainingDiverged(PipelineError):
+    """A training's loss became infinite or NaN; the message names the loss and the epoch."""

@@ -1,16 +1,18 @@
 """Baseline: K-Means on raw pixels, fitted on the train split; assignments for both splits."""
 
-from digitclust import clustering, data, io, stage
+from digitclust.datasets import loading
+from digitclust.method import clustering
+from digitclust.pipeline import stage, storage
 
 
-def main(p, args):
-    train_images, _ = data.load_images(args.dataset, "train")
-    stage.log.info("read %d train images from %s; fitting k-means on raw pixels", len(train_images), args.dataset)
-    kmeans = clustering.fit_kmeans(train_images.reshape(len(train_images), -1), **p["kmeans"], seed=p["seed"])
-    del train_images
-    test_images, _ = data.load_images(args.dataset, "test")
-    test_assignments = kmeans.predict(test_images.reshape(len(test_images), -1))
-    io.save_npz(args.output, train=kmeans.labels_, test=test_assignments)
+def main(params, args):
+    train_images, _ = loading.load_images(args.dataset, "train")
+    test_images, _ = loading.load_images(args.dataset, "test")
+    stage.log.info("read %d train and %d test images from %s; fitting k-means on raw pixels",
+                   len(train_images), len(test_images), args.dataset)
+    train, test = clustering.kmeans(train_images.reshape(len(train_images), -1),
+                                    test_images.reshape(len(test_images), -1), **params["kmeans"], seed=params["seed"])
+    storage.save_npz(args.output, train=train, test=test)
     stage.log.info("wrote %s", args.output)
 
 

@@ -1,17 +1,28 @@
-"""Cluster the autoencoder's codes (fitted on train); assignments for both splits."""
+"""Cluster the autoencoder's codes (fitted on train), after embedding them with UMAP; assignments for both splits."""
 
 import numpy as np
 
-from digitclust import clustering, errors, io, stage
+from digitclust import errors
+from digitclust.method import clustering
+from digitclust.pipeline import quiet, stage, storage
 
 
-def main(p, args):
-    codes = io.load_npz(args.codes)
-    stage.log.info("read codes %s (train) and %s (test) from %s", codes["train"].shape, codes["test"].shape, args.codes)
-    if not all(np.isfinite(split_codes).all() for split_codes in codes.values()):
+def main(params, args):
+    codes = storage.load_npz(args.codes)
+    train, test = codes["train"], codes["test"]
+    stage.log.info("read codes %s (train) and %s (test) from %s", train.shape, test.shape, args.codes)
+    if not (np.isfinite(train).all() and np.isfinite(test).all()):
         raise errors.PipelineError(f"{args.codes}: some codes are not finite numbers; retrain the autoencoder")
-    train, test = clustering.cluster_codes(codes["train"], codes["test"], p, seed=p["seed"])
-    io.save_npz(args.output, train=train, test=test)
+    if params["cluster"]["manifold"] == "umap":
+        quiet.import_quietly("umap", "umap.umap_")  # umap imports TensorFlow
+        from digitclust.method import embedding
+
+        umap = params["cluster"]["umap"]
+        stage.log.info("embedding %d train codes with UMAP %s", len(train), umap)
+        with quiet.printed_to_log(stage.log, skip_prefix="UMAP("):  # its repr prints the whole graph
+            train, test = embedding.umap_embed(train, test, **umap, seed=params["seed"], verbose=True)
+    train_ids, test_ids = clustering.kmeans(train, test, **params["kmeans"], seed=params["seed"])
+    storage.save_npz(args.output, train=train_ids, test=test_ids)
     stage.log.info("wrote %s", args.output)
 
 

@@ -1,20 +1,21 @@
 """Encode both splits with the trained encoder."""
 
-from digitclust import data, io, stage
+from digitclust.datasets import loading
+from digitclust.pipeline import runtime, stage, storage
 
 
-def main(p, args):
-    stage.use_keras_backend(p["autoencoder"]["backend"])
-    from digitclust import backend, inference
+def main(params, args):
+    runtime.use_backend(params["autoencoder"]["backend"])
+    from digitclust.method import inference
 
-    backend.configure()
-    encoder = inference.load(args.encoder)
+    runtime.configure()
+    encoder = storage.load_keras(args.encoder)
     codes = {}
     for split in ("train", "test"):
-        images = data.load_inputs(args.inputs, split)
-        codes[split] = inference.encode(encoder, images, p["autoencoder"]["batch_size"])
+        images = loading.load_inputs(args.inputs, split)
+        codes[split] = inference.encode(encoder, images, batch_size=params["autoencoder"]["batch_size"])
         stage.log.info("encoded %d %s images from %s to codes %s", len(images), split, args.inputs, codes[split].shape)
-    io.save_npz(args.output, **codes)
+    storage.save_npz(args.output, **codes)
     stage.log.info("wrote %s", args.output)
 
 

@@ -4,18 +4,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from digitclust import data, io, metrics, plots, stage
+from digitclust.datasets import loading
+from digitclust.method import metrics
+from digitclust.pipeline import stage, storage
+from digitclust.report import plots
 
 METHODS = ("baseline", "autoencoder", "refined")
 SPLITS = ("train", "test")
 PLOTTED_SPLIT = "test"
 
 
-def main(p, args):
-    labels = data.load_labels(args.dataset)
+def main(params, args):
+    labels = loading.load_labels(args.dataset)
     results = {}
     for method in METHODS:
-        assignments = io.load_npz(Path(args.assignments) / f"{method}.npz")
+        assignments = storage.load_npz(Path(args.assignments) / f"{method}.npz")
         results[method] = {split: metrics.scores(labels[split], assignments[split]) for split in SPLITS}
         stage.log.info("%s: %s", method, results[method])
 
@@ -23,10 +26,10 @@ def main(p, args):
         table = metrics.contingency(actual, clusters)
         predicted = metrics.majority_class(table)[clusters]
         frame = pd.DataFrame({"actual": actual, "predicted": predicted})
-        io.write_text(Path(args.plots) / f"{method}.csv", frame.to_csv(index=False))
+        storage.write_text(Path(args.plots) / f"{method}.csv", frame.to_csv(index=False))
         title = f"{method}: clusters vs digits ({PLOTTED_SPLIT} split)"
         plots.confusion_heatmap(table, title, Path(args.plots) / f"{method}.png")
-    io.write_json(args.metrics, results)
+    storage.write_json(args.metrics, results)
     stage.log.info("wrote %s and the confusion files in %s", args.metrics, args.plots)
 
 

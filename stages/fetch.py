@@ -1,14 +1,16 @@
 """Fetch the dataset from the first working source into one deterministic .npz."""
 
-from digitclust import io, params, sources, stage
+from digitclust.datasets import sources
+from digitclust.pipeline import stage, storage
+from digitclust.pipeline.params import split_size
 
 
-def main(p, args):
-    config = p["data"]
+def main(params, args):
+    config = params["data"]
     dataset = config["dataset"]
     arrays = sources.fetch(dataset, config["sources"][dataset], config["timeout_s"])
-    arrays = sources.head(arrays, params.split_size(p, "train"), params.split_size(p, "test"))
-    io.save_npz(args.output, **arrays)
+    arrays = sources.head(arrays, split_size(params, "train"), split_size(params, "test"))
+    storage.save_npz(args.output, **arrays)
     shapes = ", ".join(f"{key} {value.shape}" for key, value in sorted(arrays.items()))
     stage.log.info("wrote %s: %s", args.output, shapes)
 

@@ -4,18 +4,20 @@ Done once here, so that training, encoding and the report read the same images
 instead of each deskewing them again.
 """
 
-from digitclust import data, io, stage, transforms
+from digitclust.datasets import loading
+from digitclust.method import transforms
+from digitclust.pipeline import stage, storage
 
 
-def main(p, args):
-    deskewed = p["autoencoder"]["deskew"]
+def main(params, args):
+    deskewed = params["autoencoder"]["deskew"]
     inputs = {}
     for split in ("train", "test"):
-        images, _ = data.load_images(args.dataset, split)
+        images, _ = loading.load_images(args.dataset, split)
         inputs[f"x_{split}"] = transforms.deskew(images) if deskewed else images
     stage.log.info("read %s; %s %d train and %d test images", args.dataset,
                    "deskewed" if deskewed else "scaled", len(inputs["x_train"]), len(inputs["x_test"]))
-    io.save_npz(args.output, **inputs)
+    storage.save_npz(args.output, **inputs)
     stage.log.info("wrote %s", args.output)
 
 

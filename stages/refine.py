@@ -2,14 +2,16 @@
 
 import math
 
-from digitclust import data, errors, io, stage
+from digitclust import errors
+from digitclust.datasets import loading
+from digitclust.pipeline import runtime, stage, storage
 
 SPLITS = ("train", "test")
 
 
 def checked_clusters(path, k, sizes):
     """The cluster ids of both splits from ``path``: one per image, each from 0 to k - 1."""
-    clusters = io.load_npz(path)
+    clusters = storage.load_npz(path)
     for split in SPLITS:
         ids = clusters[split]
         if len(ids) != sizes[split] or ids.min() < 0 or ids.max() >= k:
@@ -18,32 +20,34 @@ def checked_clusters(path, k, sizes):
     return clusters
 
 
-def main(p, args):
-    config = p["refine"]
-    images = {split: data.load_inputs(args.inputs, split) for split in SPLITS}
-    clusters = checked_clusters(args.clusters, p["kmeans"]["k"], {split: len(images[split]) for split in SPLITS})
+def main(params, args):
+    config = params["refine"]
+    images = {split: loading.load_inputs(args.inputs, split) for split in SPLITS}
+    clusters = checked_clusters(args.clusters, params["kmeans"]["k"], {split: len(images[split]) for split in SPLITS})
     stage.log.info("read %d train and %d test images from %s and their clusters from %s",
                    len(images["train"]), len(images["test"]), args.inputs, args.clusters)
     if not config["enabled"]:
-        io.save_npz(args.output, **clusters)
+        storage.save_npz(args.output, **clusters)
         stage.log.info("refine.enabled is false: wrote the clusters unchanged to %s", args.output)
         return
 
-    stage.use_keras_backend(p["autoencoder"]["backend"])
-    from digitclust import backend, refinement, training
+    runtime.use_backend(params["autoencoder"]["backend"])
+    from digitclust.method import refinement, training
 
-    backend.set_seed(p["seed"], xla=False)  # Keras' random image layers cannot be compiled with XLA
-    classifier = refinement.build_classifier(p["kmeans"]["k"], config["augment"], p["seed"])
+    runtime.set_seed(params["seed"], xla=False)  # Keras' random image layers cannot be compiled with XLA
+    classifier = refinement.build_classifier(params["kmeans"]["k"], **config["augment"], seed=params["seed"])
     steps = config["epochs"] * math.ceil(len(images["train"]) / config["batch_size"])
-    refinement.compile_classifier(classifier, config["learning_rate"], steps)
-    training.train(classifier, images["train"], config["epochs"], config["batch_size"], p["seed"],
-                   targets=clusters["train"], rate_key="refine.learning_rate")
-    relabelled = {split: refinement.relabel(classifier, images[split], config["batch_size"]) for split in SPLITS}
+    refinement.compile_classifier(classifier, learning_rate=config["learning_rate"], total_steps=steps)
+    with stage.advice_on_divergence("refine.learning_rate"):
+        training.train(classifier, images["train"], epochs=config["epochs"], batch_size=config["batch_size"],
+                       seed=params["seed"], targets=clusters["train"])
+    relabelled = {split: refinement.relabel(classifier, images[split], batch_size=config["batch_size"])
+                  for split in SPLITS}
     for split in SPLITS:
         moved = int((relabelled[split] != clusters[split]).sum())
         stage.log.info("%s: the classifier moved %d of %d images (%.2f%%) to another cluster",
                        split, moved, len(images[split]), 100 * moved / len(images[split]))
-    io.save_npz(args.output, **relabelled)
+    storage.save_npz(args.output, **relabelled)
     stage.log.info("wrote %s", args.output)
 
 

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digitclust import clustering, data, io, metrics, plots, stage
+from digitclust.datasets import loading
+from digitclust.method import clustering, metrics
+from digitclust.pipeline import quiet, runtime, stage, storage
+from digitclust.report import plots
 
 
 METHODS = ("baseline", "autoencoder")  # the methods whose clusters are drawn
@@ -27,9 +30,9 @@ def majority_order(labels, assignments):
     return order, [f"{c} → {majority[c]}" for c in order]
 
 
-def draw_centres(p, args, decode, labels, assignments, codes, out):
-    k = p["kmeans"]["k"]
-    train_images, _ = data.load_images(args.dataset, "train")
+def draw_centres(params, args, decode, labels, assignments, codes, out):
+    k = params["kmeans"]["k"]
+    train_images, _ = loading.load_images(args.dataset, "train")
     order, names = majority_order(labels, assignments["baseline"]["train"])
     centroids = clustering.cluster_means(train_images, assignments["baseline"]["train"], k)[order]
     del train_images
@@ -43,14 +46,14 @@ def draw_centres(p, args, decode, labels, assignments, codes, out):
 
 
 def draw_reconstructions(args, reconstruct, out):
-    originals = data.load_inputs(args.inputs, "test")[:N_RECONSTRUCTED]
+    originals = loading.load_inputs(args.inputs, "test")[:N_RECONSTRUCTED]
     reconstructed = reconstruct(originals)
     plots.reconstructions(originals, reconstructed, out / "reconstructions.png")
 
 
-def draw_typical(p, test_images, test_labels, test_assignments, test_codes, out):
-    n = p["report"]["typical_images"]
-    nearest, farthest = clustering.typical_members(test_codes, test_assignments, p["kmeans"]["k"], n)
+def draw_typical(params, test_images, test_labels, test_assignments, test_codes, out):
+    n = params["report"]["typical_images"]
+    nearest, farthest = clustering.typical_members(test_codes, test_assignments, params["kmeans"]["k"], n)
     order, names = majority_order(test_labels, test_assignments)
     rows = [[test_images[i] if i >= 0 else None for i in (*nearest[c], *farthest[c])] for c in order]
     columns = [f"typical {i + 1}" for i in range(n)] + [f"atypical {i + 1}" for i in range(n)]
@@ -58,30 +61,39 @@ def draw_typical(p, test_images, test_labels, test_assignments, test_codes, out)
                      names, columns)
 
 
-def main(p, args):
+def map_codes(params, labels, clusters, codes, out):
+    umap = params["cluster"]["umap"]
+    quiet.import_quietly("umap")  # umap imports TensorFlow
+    from digitclust.method import embedding
+
+    with quiet.printed_to_log(stage.log, skip_prefix="UMAP("):
+        embedding_2d = embedding.fit_umap(codes, n_components=2, n_neighbors=umap["n_neighbors"],
+                                          min_dist=umap["min_dist"], n_epochs=umap["n_epochs"], seed=params["seed"],
+                                          verbose=True)
+    cluster_digits = metrics.majority_class(metrics.contingency(labels, clusters))[clusters]
+    plots.code_map(embedding_2d, cluster_digits, labels, out / "map.png", "test codes, UMAP to 2-D (autoencoder method)")
+
+
+def main(params, args):
     out = Path(args.output)
-    labels = data.load_labels(args.dataset)
-    codes = io.load_npz(args.codes)
-    assignments = {method: io.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
+    labels = loading.load_labels(args.dataset)
+    codes = storage.load_npz(args.codes)
+    assignments = {method: storage.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
     stage.log.info("read %s, %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.encoder, args.decoder)
 
-    stage.use_keras_backend(p["autoencoder"]["backend"])
-    from digitclust import backend, inference
+    runtime.use_backend(params["autoencoder"]["backend"])
+    from digitclust.method import inference
 
-    backend.configure()
-    encoder, decoder = inference.load(args.encoder), inference.load(args.decoder)
-    batch_size = p["autoencoder"]["batch_size"]
+    runtime.configure()
+    encoder, decoder = storage.load_keras(args.encoder), storage.load_keras(args.decoder)
+    batch_size = params["autoencoder"]["batch_size"]
     decode = functools.partial(inference.decode, decoder, batch_size=batch_size)
     reconstruct = functools.partial(inference.reconstruct, encoder, decoder, batch_size=batch_size)
-    draw_centres(p, args, decode, labels["train"], assignments, codes, out)
-    test_images, _ = data.load_images(args.dataset, "test")
+    draw_centres(params, args, decode, labels["train"], assignments, codes, out)
+    test_images, _ = loading.load_images(args.dataset, "test")
     draw_reconstructions(args, reconstruct, out)
-    draw_typical(p, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
-    umap = p["cluster"]["umap"]
-    embedding = clustering.fit_umap(codes["test"], 2, umap["n_neighbors"], umap["min_dist"], umap["n_epochs"], p["seed"])
-    clusters = assignments["autoencoder"]["test"]
-    cluster_digits = metrics.majority_class(metrics.contingency(labels["test"], clusters))[clusters]
-    plots.code_map(embedding, cluster_digits, labels["test"], out / "map.png", "test codes, UMAP to 2-D (autoencoder method)")
+    draw_typical(params, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
+    map_codes(params, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     scores = json.loads(Path(args.metrics).read_text())
     ordered = {method: {split: scores[method][split] for split in SPLITS} for method in SCORED}
     plots.score_bars(ordered, "purity", out / "purity.png")

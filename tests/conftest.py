@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from digitclust import idx
+from digitclust.datasets import idx
 from helpers import commit, copy_project, dvc
 from remote_helpers import SSHD, SSHServer, clone, fetch_from_origin
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from digitclust import params
+from digitclust.pipeline import params
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", ".gitignore")

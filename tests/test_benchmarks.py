@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import seeds  # noqa: E402
 import throughput  # noqa: E402
 
-from digitclust import architecture  # noqa: E402
+from digitclust.method import encoders  # noqa: E402
 
 
 def test_a_variant_reruns_only_what_its_params_change_and_restores_trained_models(tiny_repo, tmp_path):
@@ -41,7 +41,7 @@ def test_every_variant_names_real_params():
 
 
 def test_training_flops_count_forward_and_backward_multiply_adds():
-    autoencoder, _ = architecture.build_autoencoder("dense", 10)
+    autoencoder, _ = encoders.build_autoencoder("dense", code_size=10)
     widths = [784, 500, 500, 2000, 10, 2000, 500, 500, 784]
     macs = [a * b for a, b in zip(widths, widths[1:])]
     assert [throughput.multiply_adds(layer) for layer in throughput.weighted_layers(autoencoder)] == macs
@@ -50,7 +50,7 @@ def test_training_flops_count_forward_and_backward_multiply_adds():
 
 
 def test_conv_layers_count_one_kernel_product_per_output_position():
-    autoencoder, _ = architecture.build_autoencoder("conv", 14)
+    autoencoder, _ = encoders.build_autoencoder("conv", code_size=14)
     first = next(throughput.weighted_layers(autoencoder))
     assert throughput.multiply_adds(first) == 3 * 3 * 1 * 16 * 28 * 28
 

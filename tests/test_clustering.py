@@ -4,7 +4,9 @@ import logging
 
 import numpy as np
 
-from digitclust import clustering, plots
+from digitclust.method import clustering, embedding
+from digitclust.pipeline import quiet, stage
+from digitclust.report import plots
 
 
 def test_a_cluster_smaller_than_typical_images_leaves_its_cells_blank(tmp_path):
@@ -18,13 +20,23 @@ def test_a_cluster_smaller_than_typical_images_leaves_its_cells_blank(tmp_path):
     assert (tmp_path / "typical.png").stat().st_size > 0
 
 
-def test_umap_reports_its_progress_through_the_log_and_prints_nothing(capfd, caplog):
-    caplog.set_level(logging.INFO)
+def test_umap_prints_nothing_unless_verbose(capfd):
+    quiet.import_quietly("umap")
     features = np.random.default_rng(0).random((300, 8), dtype=np.float32)
-    embedding = clustering.fit_umap(features, n_components=2, n_neighbors=10, min_dist=0.0, n_epochs=20, seed=0)
-    assert embedding.shape == (300, 2) and np.isfinite(embedding).all()
+    embedded = embedding.fit_umap(features, n_components=2, n_neighbors=10, min_dist=0.0, n_epochs=20, seed=0)
+    assert embedded.shape == (300, 2) and np.isfinite(embedded).all()
     printed = capfd.readouterr()
-    assert (printed.out, printed.err) == ("", "")  # no repr of the neighbour graph, no warning, no native start-up line
+    assert (printed.out, printed.err) == ("", "")  # no progress, no warning
+
+
+def test_umap_reports_its_progress_through_the_stage_log_and_prints_nothing(capfd, caplog):
+    caplog.set_level(logging.INFO)
+    quiet.import_quietly("umap")
+    features = np.random.default_rng(0).random((300, 8), dtype=np.float32)
+    with quiet.printed_to_log(stage.log, skip_prefix="UMAP("):  # as the cluster and report stages call it
+        embedding.fit_umap(features, n_components=2, n_neighbors=10, min_dist=0.0, n_epochs=20, seed=0, verbose=True)
+    printed = capfd.readouterr()
+    assert (printed.out, printed.err) == ("", "")  # no repr of the neighbour graph, no warning
     messages = [record.getMessage() for record in caplog.records]
     assert "completed 10 / 20 epochs" in messages and "Construct embedding" in messages
     assert not any("array(" in message for message in messages)

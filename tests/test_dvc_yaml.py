@@ -34,7 +34,7 @@ def imported_modules(path):
 
 
 def module_file(module):
-    """The file of ``module`` (``digitclust.io``), relative to the repository root."""
+    """The file of ``module`` (``digitclust.pipeline.storage``), relative to the repository root."""
     path = module.replace(".", "/")
     return f"{path}/__init__.py" if (ROOT / path).is_dir() else f"{path}.py"
 
@@ -79,6 +79,6 @@ def test_every_path_on_a_stage_command_line_is_declared(name):
 
 
 def test_the_import_walk_finds_imports_inside_functions():
-    assert "digitclust/training.py" in code_read_by("stages/train.py")
-    assert "digitclust/backend.py" in code_read_by("stages/train.py")
-    assert "digitclust/quiet.py" in code_read_by("stages/cluster.py")
+    assert "digitclust/method/training.py" in code_read_by("stages/train.py")
+    assert "digitclust/pipeline/runtime.py" in code_read_by("stages/train.py")
+    assert "digitclust/pipeline/quiet.py" in code_read_by("stages/cluster.py")

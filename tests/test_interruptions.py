@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny_arrays
-from digitclust import inference, io
+from digitclust.pipeline import storage
 from helpers import stage_command, stage_environment, stage_folder, write_params
 
 TRAIN_OUTPUTS = ["encoder.keras", "decoder.keras", "live"]
@@ -24,8 +24,8 @@ def workspace(folder, changes):
     and its images as the autoencoder's inputs in inputs.npz."""
     stage_folder(folder, changes)
     arrays = tiny_arrays(n_train=600, n_test=100)
-    io.save_npz(folder / "data.npz", **arrays)
-    io.save_npz(folder / "inputs.npz", **{key: arrays[key] / np.float32(255) for key in ("x_train", "x_test")})
+    storage.save_npz(folder / "data.npz", **arrays)
+    storage.save_npz(folder / "inputs.npz", **{key: arrays[key] / np.float32(255) for key in ("x_train", "x_test")})
     return folder
 
 
@@ -94,7 +94,7 @@ def test_training_resumed_from_a_checkpoint_ends_as_an_uninterrupted_run(tmp_pat
 
     for log in ("metrics.json", "params.yaml", "plots/metrics/loss.tsv", "plots/metrics/val_loss.tsv"):
         assert (resumed / "live" / log).read_text() == (whole / "live" / log).read_text(), log  # one history
-    weights = [inference.load(folder / "encoder.keras").get_weights() for folder in (whole, resumed)]
+    weights = [storage.load_keras(folder / "encoder.keras").get_weights() for folder in (whole, resumed)]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
     assert not (resumed / "checkpoints").exists()
 

@@ -3,15 +3,15 @@ import zipfile
 import numpy as np
 import pytest
 
-from digitclust import io
+from digitclust.pipeline import storage
 
 
 def test_save_npz_writes_the_same_bytes_every_time(tmp_path):
     arrays = {"b": np.arange(6, dtype=np.uint8).reshape(2, 3), "a": np.array([1.5, 2.5], dtype=np.float32)}
-    io.save_npz(tmp_path / "one.npz", **arrays)
-    io.save_npz(tmp_path / "two.npz", **arrays)
+    storage.save_npz(tmp_path / "one.npz", **arrays)
+    storage.save_npz(tmp_path / "two.npz", **arrays)
     assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
-    loaded = io.load_npz(tmp_path / "one.npz")
+    loaded = storage.load_npz(tmp_path / "one.npz")
     assert set(loaded) == {"a", "b"}
     np.testing.assert_array_equal(loaded["b"], arrays["b"])
 
@@ -19,17 +19,17 @@ def test_save_npz_writes_the_same_bytes_every_time(tmp_path):
 def test_save_npz_compresses_without_loss(tmp_path):
     images = np.zeros((1000, 28, 28), dtype=np.float32)
     images[:, 10:18, 12:16] = np.random.default_rng(0).random((1000, 8, 4), dtype=np.float32)
-    io.save_npz(tmp_path / "images.npz", x=images)
+    storage.save_npz(tmp_path / "images.npz", x=images)
     with zipfile.ZipFile(tmp_path / "images.npz") as archive:
         assert [info.compress_type for info in archive.infolist()] == [zipfile.ZIP_DEFLATED]
     assert (tmp_path / "images.npz").stat().st_size < images.nbytes / 4
-    assert io.load_npz(tmp_path / "images.npz")["x"].tobytes() == images.tobytes()
+    assert storage.load_npz(tmp_path / "images.npz")["x"].tobytes() == images.tobytes()
 
 
 def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
     target = tmp_path / "out" / "result.json"
     with pytest.raises(KeyboardInterrupt):
-        with io.atomic_path(target) as tmp:
+        with storage.atomic_path(target) as tmp:
             tmp.write_text("half")
             raise KeyboardInterrupt
     assert list(target.parent.iterdir()) == []
@@ -38,7 +38,7 @@ def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
 def test_atomic_path_replaces_the_target_on_success(tmp_path):
     target = tmp_path / "result.json"
     target.write_text("old")
-    io.write_json(target, {"purity": 0.5})
+    storage.write_json(target, {"purity": 0.5})
     assert target.read_text() == '{\n  "purity": 0.5\n}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
@@ -49,20 +49,20 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np.lib.format, "write_array", no_space)
     with pytest.raises(OSError, match="No space left on device"):
-        io.save_npz(tmp_path / "codes.npz", train=np.zeros(3))
+        storage.save_npz(tmp_path / "codes.npz", train=np.zeros(3))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_save_keras_writes_the_same_bytes_every_time(tmp_path):
     import time
 
-    from digitclust import architecture, inference
+    from digitclust.method import encoders
 
-    autoencoder, _ = architecture.build_autoencoder("dense", 3)
-    io.save_keras(autoencoder, tmp_path / "one.keras")
+    autoencoder, _ = encoders.build_autoencoder("dense", code_size=3)
+    storage.save_keras(autoencoder, tmp_path / "one.keras")
     time.sleep(2.1)  # Keras dates its files to the second, zip entries to two seconds
-    io.save_keras(autoencoder, tmp_path / "two.keras")
+    storage.save_keras(autoencoder, tmp_path / "two.keras")
     assert (tmp_path / "one.keras").read_bytes() == (tmp_path / "two.keras").read_bytes()
-    loaded = inference.load(tmp_path / "one.keras")
+    loaded = storage.load_keras(tmp_path / "one.keras")
     assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), autoencoder.get_weights()))
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in autoencoder.layers]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from digitclust import metrics
+from digitclust.method import metrics
 
 
 def labels_for(table):

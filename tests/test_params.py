@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from digitclust import params, resources
+from digitclust.pipeline import params, resources
 
 DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
 GIB = 2**30

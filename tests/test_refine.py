@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from digitclust import io
+from digitclust.pipeline import storage
 from helpers import OWN_LOG_LINE, run_stage, stage_folder
 
 SMALL = {"refine.epochs": 6, "refine.batch_size": 32}
@@ -27,8 +27,8 @@ def write_bars(folder, flipped_share):
     clusters = train_kinds.copy()
     flipped = rng.random(len(clusters)) < flipped_share
     clusters[flipped] = 1 - clusters[flipped]
-    io.save_npz(folder / "inputs.npz", x_train=train, x_test=test)
-    io.save_npz(folder / "clusters.npz", train=clusters.astype(np.int32), test=test_kinds.astype(np.int32))
+    storage.save_npz(folder / "inputs.npz", x_train=train, x_test=test)
+    storage.save_npz(folder / "clusters.npz", train=clusters.astype(np.int32), test=test_kinds.astype(np.int32))
     return train_kinds, test_kinds, flipped
 
 
@@ -39,7 +39,7 @@ def test_the_classifier_moves_wrongly_clustered_images_to_their_kind(tmp_path):
     assert result.returncode == 0, result.stderr
     assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
     assert "epoch 6/6: loss " in result.stderr
-    refined = io.load_npz(tmp_path / "refined.npz")
+    refined = storage.load_npz(tmp_path / "refined.npz")
     assert flipped.sum() > 40
     assert (refined["train"][flipped] == train_kinds[flipped]).mean() > 0.9  # most wrong ids are put right
     assert (refined["train"] == train_kinds).mean() > 0.97
@@ -62,5 +62,5 @@ def test_switched_off_it_passes_the_clusters_through(tmp_path):
     result = run_stage(tmp_path, "refine", "inputs.npz", "clusters.npz", "refined.npz")
     assert result.returncode == 0, result.stderr
     assert "refine.enabled is false: wrote the clusters unchanged to refined.npz" in result.stderr
-    clusters, refined = io.load_npz(tmp_path / "clusters.npz"), io.load_npz(tmp_path / "refined.npz")
+    clusters, refined = storage.load_npz(tmp_path / "clusters.npz"), storage.load_npz(tmp_path / "refined.npz")
     assert all(np.array_equal(clusters[split], refined[split]) for split in ("train", "test"))

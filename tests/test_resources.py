@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import TINY
-from digitclust import params, resources
+from digitclust.pipeline import params, resources
 
 DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
 GIB = 2**30
@@ -30,9 +30,9 @@ def test_machine_memory_is_whole_pages():
 @pytest.mark.parametrize("architecture", ["dense", "conv"])
 @pytest.mark.parametrize("code_size", [1, 32])
 def test_the_weight_count_is_that_of_the_keras_model(architecture, code_size):
-    from digitclust import architecture as keras_models
+    from digitclust.method import encoders
 
-    autoencoder, _ = keras_models.build_autoencoder(architecture, code_size)
+    autoencoder, _ = encoders.build_autoencoder(architecture, code_size=code_size)
     assert resources.network(architecture, code_size)[0] == autoencoder.count_params()
 
 

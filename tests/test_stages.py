@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from digitclust import io, params, stage
+from digitclust.pipeline import params, stage, storage
 from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 
 
@@ -106,7 +106,7 @@ def test_every_stage_declares_its_params_in_dvc_yaml():
 def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
     stage_folder(tmp_path, {"cluster.umap.n_components": 2, "cluster.umap.n_neighbors": 10, "kmeans.n_init": 1})
     rng = np.random.default_rng(0)
-    io.save_npz(tmp_path / "codes.npz", train=rng.random((300, 8), np.float32), test=rng.random((50, 8), np.float32))
+    storage.save_npz(tmp_path / "codes.npz", train=rng.random((300, 8), np.float32), test=rng.random((50, 8), np.float32))
     result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz")
     assert result.returncode == 0, result.stderr
     assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
@@ -116,12 +116,12 @@ def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
 def damaged_inputs(folder):
     """Inputs of every kind a stage reads, each damaged in its own way, in ``folder``."""
     (folder / "garbage.npz").write_bytes(b"PK\x03\x04 not really a zip file")
-    io.save_npz(folder / "no_labels.npz", x_train=np.zeros((20, 28, 28), np.uint8), x_test=np.zeros((5, 28, 28), np.uint8))
-    io.save_npz(folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32))
-    io.save_npz(folder / "nan_codes.npz", train=np.full((20, 4), np.nan, np.float32), test=np.zeros((5, 4), np.float32))
+    storage.save_npz(folder / "no_labels.npz", x_train=np.zeros((20, 28, 28), np.uint8), x_test=np.zeros((5, 28, 28), np.uint8))
+    storage.save_npz(folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32))
+    storage.save_npz(folder / "nan_codes.npz", train=np.full((20, 4), np.nan, np.float32), test=np.zeros((5, 4), np.float32))
     (folder / "garbage.keras").write_bytes(b"not a model")
-    io.save_npz(folder / "inputs.npz", x_train=np.zeros((20, 28, 28), np.float32), x_test=np.zeros((5, 28, 28), np.float32))
-    io.save_npz(folder / "clusters_above_k.npz", train=np.arange(20, dtype=np.int32), test=np.zeros(5, np.int32))
+    storage.save_npz(folder / "inputs.npz", x_train=np.zeros((20, 28, 28), np.float32), x_test=np.zeros((5, 28, 28), np.float32))
+    storage.save_npz(folder / "clusters_above_k.npz", train=np.arange(20, dtype=np.int32), test=np.zeros(5, np.int32))
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_a_damaged_input_is_named_in_one_line_and_nothing_is_written(tmp_path, n
 def test_a_training_that_diverges_stops_in_one_line_and_writes_no_model(tmp_path):
     stage_folder(tmp_path, {"autoencoder.learning_rate": 1e30, "autoencoder.epochs": 3})
     rng = np.random.default_rng(0)
-    io.save_npz(tmp_path / "in.npz", x_train=rng.random((600, 28, 28), np.float32), x_test=rng.random((100, 28, 28), np.float32))
+    storage.save_npz(tmp_path / "in.npz", x_train=rng.random((600, 28, 28), np.float32), x_test=rng.random((100, 28, 28), np.float32))
     result = run_stage(tmp_path, "train", "in.npz", "e.keras", "d.keras", "live", "checkpoints")
     assert result.returncode == 1
     error = result.stderr.splitlines()[-1]  # the loss is nan or inf, depending on the CPU

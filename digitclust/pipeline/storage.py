@@ -1,4 +1,4 @@
-"""Atomic, deterministic writing of stage outputs.
+"""Atomic, deterministic writing of stage outputs, and reading them back with one-line errors.
 
 Every output is first written next to its final path under a temporary name and
 renamed into place only when complete, so an interrupted or failed stage never
@@ -93,6 +93,17 @@ def _renumbered_object_ids(node, numbers):
         key: numbers.setdefault(value, len(numbers)) if key == "shared_object_id" else _renumbered_object_ids(value, numbers)
         for key, value in node.items()
     }
+
+
+def load_keras(path):
+    """Load a model saved by ``save_keras``; a missing or damaged file is a one-line PipelineError."""
+    import keras
+
+    try:
+        return keras.models.load_model(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        reason = " ".join(str(error).split())
+        raise PipelineError(f"{path}: not a model the train stage saved ({reason}); `dvc repro` rebuilds it") from None
 
 
 def load_npz(path, names=None):

@@ -1,13 +1,19 @@
-"""Keras, imported quietly, and the backend's threads, determinism and seeds.
+"""Keras for a stage: its backend chosen and imported quietly, its threads, determinism and seeds.
 
-Every module that uses Keras imports it from here, so TensorFlow's start-up
-lines never reach the user.
+A stage calls ``use_backend`` before it imports anything of ``digitclust.method`` that uses
+Keras, so TensorFlow's start-up lines never reach the user.
 """
 
-from digitclust.quiet import native_logs_discarded
+import os
 
-with native_logs_discarded():
-    import keras  # noqa: E402  (imported for the modules that import it from here)
+from digitclust.pipeline.quiet import native_logs_discarded
+
+
+def use_backend(name):
+    """Make Keras run on ``name`` (tensorflow, jax or torch) and import it, discarding native start-up lines."""
+    os.environ["KERAS_BACKEND"] = name
+    with native_logs_discarded():
+        import keras  # noqa: F401  (imported here, quietly, for every module that imports it later)
 
 
 def configure(deterministic_ops=False):
@@ -18,6 +24,8 @@ def configure(deterministic_ops=False):
     with XLA only when op determinism is off; an XLA-compiled step on a CPU is
     deterministic by itself.
     """
+    import keras
+
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -28,6 +36,8 @@ def configure(deterministic_ops=False):
 
 def set_seed(seed, xla):
     """Seed Python, NumPy and the Keras backend; configure it, with op determinism unless ``xla``."""
+    import keras
+
     with native_logs_discarded():  # it seeds TensorFlow too, importing it on any backend
         keras.utils.set_random_seed(seed)
     configure(deterministic_ops=not xla)

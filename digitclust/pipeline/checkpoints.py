@@ -8,7 +8,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from digitclust.backend import keras
+import keras
 
 log = logging.getLogger(__name__)
 

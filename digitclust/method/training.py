@@ -3,20 +3,22 @@
 import logging
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
+import keras
 import numpy as np
 
-from digitclust.backend import keras
-from digitclust.errors import PipelineError
+from digitclust.errors import TrainingDiverged
 
 log = logging.getLogger(__name__)
 
 
-class TrainingDiverged(PipelineError):
-    """The loss became infinite or NaN; the message names the epoch and what to change."""
+History = dict[str, list[float]]
 
 
-def compile_autoencoder(autoencoder, optimizer, learning_rate, loss, xla):
+def compile_autoencoder(autoencoder: keras.Model, *, optimizer: str, learning_rate: float, loss: str,
+                        xla: bool) -> keras.Model:
     """Compile with a named optimizer (adam, adadelta, rmsprop, sgd) and loss.
 
     With ``xla`` on TensorFlow, the training step is compiled with XLA, which fuses
@@ -29,7 +31,7 @@ def compile_autoencoder(autoencoder, optimizer, learning_rate, loss, xla):
     return autoencoder
 
 
-def epoch_order(n, seed, epoch):
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     """The order (a permutation of ``n`` indices) in which epoch ``epoch`` visits the images.
 
     Drawing each epoch's order from ``(seed, epoch)`` alone lets a resumed run see
@@ -38,7 +40,8 @@ def epoch_order(n, seed, epoch):
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def _fit_data(images, targets, batch_size, validation=None):
+def _fit_data(images: np.ndarray, targets: np.ndarray, batch_size: int,
+              validation: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """Keras ``fit`` arguments that feed ``images`` (N, 28, 28) and their ``targets`` in order.
 
     ``validation``, an ``(images, targets)`` pair or None, is measured after the epoch.
@@ -61,20 +64,21 @@ def _fit_data(images, targets, batch_size, validation=None):
     return {"x": batches((images, targets)), "validation_data": None if validation is None else batches(validation)}
 
 
-def train(model, images, epochs, batch_size, seed, targets=None, val_images=None, start=0, history=None,
-          after_epoch=None, rate_key="autoencoder.learning_rate"):
+def train(model: keras.Model, images: np.ndarray, *, epochs: int, batch_size: int, seed: int,
+          targets: np.ndarray | None = None, validation_images: np.ndarray | None = None, start: int = 0,
+          history: History | None = None, after_epoch: Callable[[int, History], None] | None = None) -> History:
     """Fit ``model`` to map ``images`` (N, 28, 28) to ``targets`` (the images themselves when None); return its history.
 
     Runs epochs ``start`` to ``epochs - 1`` (a resumed run passes the ``start`` and
     ``history`` of its checkpoint) and calls ``after_epoch(epochs_done, history)``
-    after each. ``val_images`` (autoencoders only) measures a validation loss; it never
+    after each. ``validation_images`` (autoencoders only) measures a validation loss; it never
     changes weights. History maps ``loss`` (and ``val_loss``) to one value per epoch. A loss
-    that is not finite raises TrainingDiverged, which advises lowering the param ``rate_key``.
+    that is not finite raises TrainingDiverged.
     """
     history = {key: list(values) for key, values in (history or {}).items()}
     log.info("training on %d images, epochs %d to %d, batch %d, with Keras on %s",
              len(images), start + 1, epochs, batch_size, keras.backend.backend())
-    validation = None if val_images is None else (val_images, val_images)
+    validation = None if validation_images is None else (validation_images, validation_images)
     for epoch in range(start, epochs):
         began = time.perf_counter()
         order = epoch_order(len(images), seed, epoch)
@@ -88,16 +92,14 @@ def train(model, images, epochs, batch_size, seed, targets=None, val_images=None
             history.setdefault(key, []).append(float(values[-1]))
         losses = ", ".join(f"{key} {values[-1]:.5f}" for key, values in history.items())
         log.info("epoch %d/%d: %s (%.1f s)", epoch + 1, epochs, losses, time.perf_counter() - began)
-        _check_converging(history, epoch + 1, rate_key)
+        _check_converging(history, epoch + 1)
         if after_epoch is not None:
             after_epoch(epoch + 1, history)
     return history
 
 
-def _check_converging(history, epoch, rate_key):
+def _check_converging(history: History, epoch: int) -> None:
     """Stop at the first epoch whose loss is not finite: the weights and codes after it are useless."""
     for key, values in history.items():
         if not math.isfinite(values[-1]):
-            raise TrainingDiverged(
-                f"training diverged: {key} {values[-1]} after epoch {epoch}; lower {rate_key} in params.yaml"
-            )
+            raise TrainingDiverged(f"training diverged: {key} {values[-1]} after epoch {epoch}")

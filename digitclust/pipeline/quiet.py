@@ -1,6 +1,7 @@
 """Keep third-party start-up lines and printouts out of the user's terminal, or pass them to the log."""
 
 import contextlib
+import importlib
 import io
 import os
 import re
@@ -55,3 +56,10 @@ class _LogWriter(io.TextIOBase):
 def printed_to_log(log, skip_prefix):
     """Send what is printed inside the block to ``log``, line by line, except a print starting with ``skip_prefix``."""
     return contextlib.redirect_stdout(_LogWriter(log, skip_prefix))
+
+
+def import_quietly(*modules):
+    """Import ``modules`` (dotted names) discarding what native code prints meanwhile (umap imports TensorFlow)."""
+    with native_logs_discarded():
+        for name in modules:
+            importlib.import_module(name)

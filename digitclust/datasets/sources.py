@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from digitclust.errors import PipelineError
-from digitclust.idx import IDX_FILES, SHA256, SourceError, arrays_from_idx, check_arrays, verify
+from digitclust.datasets.idx import IDX_FILES, SHA256, SourceError, arrays_from_idx, check_arrays, verify
 
 log = logging.getLogger(__name__)
 

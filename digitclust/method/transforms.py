@@ -2,11 +2,12 @@
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 
-def deskew(images, chunk=8192):
+def deskew(images: np.ndarray, *, chunk: int = 8192) -> np.ndarray:
     """Straighten and centre each image by its second moments (float32 (N, H, W) in, same out).
 
     Each image is sheared so that its ink has no row-column correlation and shifted
@@ -20,7 +21,7 @@ def deskew(images, chunk=8192):
         return np.concatenate(list(pool.map(_deskew_chunk, chunks)) or [images])
 
 
-def _deskew_chunk(images):
+def _deskew_chunk(images: np.ndarray) -> np.ndarray:
     """Deskew one chunk (N, H, W) of float32 images; see ``deskew``."""
     _, height, width = images.shape
     rows, cols = np.mgrid[:height, :width].astype(np.float32)
@@ -40,7 +41,7 @@ def _deskew_chunk(images):
     return _bilinear(images, source_rows, source_cols)
 
 
-def _bilinear(images, source_rows, source_cols):
+def _bilinear(images: np.ndarray, source_rows: np.ndarray, source_cols: np.ndarray) -> np.ndarray:
     """Sample ``images`` (N, H, W) at fractional (N, H, W) positions; zero outside the image."""
     n, height, width = images.shape
     top, left = np.floor(source_rows), np.floor(source_cols)
@@ -57,14 +58,14 @@ def _bilinear(images, source_rows, source_cols):
     return result
 
 
-def augmentation(rotation, translation, zoom, seed):
+def augmentation(*, rotation: float, translation: float, zoom: float, seed: int) -> Any:
     """Keras' random rotation, translation and zoom layers, in that order, as one model on (N, 28, 28, 1) batches.
 
     ``rotation`` is a fraction of a full turn, ``translation`` of the image's height and
     width, ``zoom`` of its size, each drawn uniformly either way per image; pixels moved
     in from outside are 0. Active only in training; each layer draws from its own seed.
     """
-    from digitclust.backend import keras
+    import keras
 
     layers = keras.layers
     return keras.Sequential([

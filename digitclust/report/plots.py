@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from digitclust.io import atomic_path  # noqa: E402
-from digitclust.metrics import majority_class  # noqa: E402
+from digitclust.pipeline.storage import atomic_path  # noqa: E402
+from digitclust.method.metrics import majority_class  # noqa: E402
 
 
 def _save(figure, path):

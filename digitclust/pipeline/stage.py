@@ -5,15 +5,16 @@ A stage script imports its heavy libraries (Keras, UMAP) inside its ``main``, so
 """
 
 import argparse
+import contextlib
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
 import yaml
 
-from digitclust import errors, params
+from digitclust import errors
+from digitclust.pipeline import params
 
 log = logging.getLogger("digitclust")
 
@@ -28,9 +29,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message}\n")
 
 
-def use_keras_backend(name):
-    """Make Keras run on ``name`` (tensorflow, jax or torch): call it before anything imports Keras."""
-    os.environ["KERAS_BACKEND"] = name
+@contextlib.contextmanager
+def advice_on_divergence(rate_key):
+    """Inside the block, a diverging training's error also says to lower the params key ``rate_key``."""
+    try:
+        yield
+    except errors.TrainingDiverged as error:
+        raise errors.TrainingDiverged(f"{error}; lower {rate_key} in params.yaml") from None
 
 
 def _interrupt(signum, frame):

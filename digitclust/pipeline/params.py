@@ -12,12 +12,12 @@ from typing import Any, Callable
 
 import yaml
 
-from digitclust import resources
+from digitclust.method.encoders import ARCHITECTURES
+from digitclust.pipeline import resources
 from digitclust.errors import PipelineError
 
 DATASETS = ("mnist", "fashion_mnist")
 SOURCE_KINDS = {"npz_url": "url", "idx_url": "url", "idx_dir": "path", "npm": "package"}
-ARCHITECTURES = ("dense", "conv")
 # Keras' backends, each with the way to install it: TensorFlow comes with requirements.txt.
 BACKENDS = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements-jax.txt",
             "torch": "pip install torch"}

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from digitclust import io
+from digitclust.pipeline import storage
 from digitclust.errors import PipelineError
 
 IMAGE_SHAPE = (28, 28)
@@ -13,7 +13,7 @@ def load_images(path, split):
 
     Returns ``(images, labels)`` of shapes (N, 28, 28) and (N,).
     """
-    arrays = io.load_npz(path, [f"x_{split}", f"y_{split}"])
+    arrays = storage.load_npz(path, [f"x_{split}", f"y_{split}"])
     images, labels = _checked_images(arrays[f"x_{split}"], path), load_labels(path)[split]
     if len(images) != len(labels):
         raise PipelineError(f"{path}: {len(images)} {split} images but {len(labels)} labels")
@@ -22,13 +22,13 @@ def load_images(path, split):
 
 def load_labels(path):
     """The labels of both splits of the fetched .npz: ``{"train": (N,), "test": (M,)}``."""
-    arrays = io.load_npz(path, ["y_train", "y_test"])
+    arrays = storage.load_npz(path, ["y_train", "y_test"])
     return {split: arrays[f"y_{split}"] for split in ("train", "test")}
 
 
 def load_inputs(path, split):
     """Load one split (N, 28, 28) of the autoencoder's inputs written by the preprocess stage."""
-    return _checked_images(io.load_npz(path, [f"x_{split}"])[f"x_{split}"], path)
+    return _checked_images(storage.load_npz(path, [f"x_{split}"])[f"x_{split}"], path)
 
 
 def _checked_images(images, path):

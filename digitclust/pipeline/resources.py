@@ -1,6 +1,6 @@
 """Rough memory estimates of each stage's big allocations, to refuse params this machine cannot hold.
 
-Standard library only, like ``params``: the check runs before any heavy import. Each
+It imports no heavy library, like ``params``: the check runs before any heavy import. Each
 estimate maps the params key that scales an allocation to its bytes, so that a refusal
 can name the key most responsible. Not counted: the interpreter and the libraries
 (about 0.7 GiB once TensorFlow is imported), so these estimates refuse what cannot fit
@@ -11,19 +11,12 @@ import os
 from collections import Counter
 from math import isqrt
 
+from digitclust.method import encoders, refinement
+
 FLOAT32 = 4
 FLOAT64 = 8
 INT64 = 8
 PIXELS = 28 * 28
-
-# The layer widths of the autoencoders; digitclust/architecture.py (which imports Keras) builds them.
-DENSE_HIDDEN = (500, 500, 2000)
-CONV_HIDDEN = (392, 196)
-CONV_FILTERS = 16
-CONV_POOLED = 7 * 7 * CONV_FILTERS
-# The refine stage's CNN (digitclust/refinement.py builds it): F filters, then 2F, then a dense hidden layer.
-CLASSIFIER_FILTERS = 32
-CLASSIFIER_HIDDEN = 128
 
 # Training holds the inputs, the epoch's shuffled copy and tf.data's tensors: about six
 # copies of the images (measured: 1.4 GiB above the libraries for 60000 + 10000 images).
@@ -42,20 +35,9 @@ def machine_memory():
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def _dense_weights(widths):
-    """Weights and biases of dense layers of ``widths`` (input first), one after another."""
-    return sum((inputs + 1) * outputs for inputs, outputs in zip(widths, widths[1:]))
-
-
 def network(architecture, code_size):
     """``(weights, activations)``: the autoencoder's parameters and its layer outputs per image."""
-    if architecture == "dense":
-        widths = (PIXELS, *DENSE_HIDDEN, code_size, *DENSE_HIDDEN[::-1], PIXELS)
-        return _dense_weights(widths), sum(widths)
-    widths = (CONV_POOLED, *CONV_HIDDEN, code_size, *CONV_HIDDEN[::-1], CONV_POOLED)
-    kernels = (9 * 1 + 1) * CONV_FILTERS + (9 * CONV_FILTERS + 1) * 1  # 3x3 conv to 16 maps and back to 1
-    maps = 2 * PIXELS * CONV_FILTERS  # the encoder's 16 feature maps and the decoder's upsampled ones
-    return _dense_weights(widths) + kernels, sum(widths) + maps + 2 * PIXELS
+    return encoders.ARCHITECTURES[architecture].size(code_size)
 
 
 def kmeans(n, d, features_key, kmeans_params):
@@ -102,10 +84,10 @@ def train_stage(p, n, m):
 
 
 def classifier_activations(k):
-    """Outputs per image of the refine stage's CNN (digitclust/refinement.py): three augmented copies,
+    """Outputs per image of the refine stage's CNN (``method.refinement``): three augmented copies,
     conv 26x26xF, pool 13x13xF, conv 11x11x2F, pool 5x5x2F, the hidden layer, k probabilities."""
-    f = CLASSIFIER_FILTERS
-    return 3 * PIXELS + 26 * 26 * f + 13 * 13 * f + 11 * 11 * 2 * f + 5 * 5 * 2 * f + CLASSIFIER_HIDDEN + k
+    f = refinement.FILTERS
+    return 3 * PIXELS + 26 * 26 * f + 13 * 13 * f + 11 * 11 * 2 * f + 5 * 5 * 2 * f + refinement.HIDDEN + k
 
 
 def refine_stage(p, n, m):

@@ -1,0 +1,1 @@
+"""Getting an MNIST-format dataset from its sources, verified by SHA-256, and reading the stages' files."""
