@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline import ROOT, OneLineParser, add_set_option, checked_changes, prepared_copy, run_stage, write_changes
+from pipeline import (ROOT, OneLineParser, add_set_option, checked_changes, prepared_copy, read_scores, run_stage,
+                      write_changes)
 
 # Each variant undoes some pieces of the default's clusters, to show what each adds; the default's
 # refinement is scored as its own method, so the variants skip it.
@@ -56,7 +57,7 @@ def run_methods(folder, stage_names, variants):
         write_changes(folder, VARIANTS.get(method, {}))
         for name in stage_names:
             run_stage(f"{method}-{name}", f"dvc repro --single-item {name}", folder)
-        scores = json.loads((folder / "metrics" / "scores.json").read_text())
+        scores = read_scores(folder)
         results.setdefault("baseline", scores["baseline"])
         results[method] = scores["autoencoder"]
         if method == "default":

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline import ROOT, OneLineParser, add_set_option, checked_changes, write_changes
+from pipeline import ROOT, OneLineParser, add_set_option, checked_changes, scored_methods, write_changes
 
 # The last commit whose outputs were written uncompressed, with the optimizer's state in the autoencoder.
 PREVIOUS_FORMAT = "98c4979"
@@ -109,7 +109,7 @@ def measure(revision, changes, scratch):
         "dvc push": push_seconds,
         "dvc pull": pull_seconds,
     }
-    return figures, (project / "metrics" / "scores.json").read_bytes()
+    return figures, b"".join((project / "metrics" / f"{method}.json").read_bytes() for method in scored_methods())
 
 
 def print_table(previous, current, revision):

@@ -1,4 +1,8 @@
-"""Score each method's assignments on both splits; write metrics, confusion files and heatmaps."""
+"""Score one method's assignments on both splits; write its metrics, confusion file and heatmap.
+
+The method is named after its assignments file (``data/assignments/<method>.npz``); dvc.yaml
+runs this stage once for each scored method.
+"""
 
 from pathlib import Path
 
@@ -9,29 +13,27 @@ from digitclust.method import metrics
 from digitclust.pipeline import stage, storage
 from digitclust.report import plots
 
-METHODS = ("baseline", "autoencoder", "refined")
 SPLITS = ("train", "test")
 PLOTTED_SPLIT = "test"
 
 
 def main(params, args):
+    method = Path(args.assignments).stem
     labels = loading.load_labels(args.dataset)
-    results = {}
-    for method in METHODS:
-        assignments = storage.load_npz(Path(args.assignments) / f"{method}.npz")
-        results[method] = {split: metrics.scores(labels[split], assignments[split]) for split in SPLITS}
-        stage.log.info("%s: %s", method, results[method])
+    assignments = storage.load_npz(args.assignments)
+    results = {split: metrics.scores(labels[split], assignments[split]) for split in SPLITS}
+    stage.log.info("%s: %s", method, results)
 
-        actual, clusters = labels[PLOTTED_SPLIT], assignments[PLOTTED_SPLIT]
-        table = metrics.contingency(actual, clusters)
-        predicted = metrics.majority_class(table)[clusters]
-        frame = pd.DataFrame({"actual": actual, "predicted": predicted})
-        storage.write_text(Path(args.plots) / f"{method}.csv", frame.to_csv(index=False))
-        title = f"{method}: clusters vs digits ({PLOTTED_SPLIT} split)"
-        plots.confusion_heatmap(table, title, Path(args.plots) / f"{method}.png")
-    storage.write_json(args.metrics, results)
-    stage.log.info("wrote %s and the confusion files in %s", args.metrics, args.plots)
+    actual, clusters = labels[PLOTTED_SPLIT], assignments[PLOTTED_SPLIT]
+    table = metrics.contingency(actual, clusters)
+    predicted = metrics.majority_class(table)[clusters]
+    frame = pd.DataFrame({"actual": actual, "predicted": predicted})
+    storage.write_text(args.confusion, frame.to_csv(index=False))
+    plots.confusion_heatmap(table, f"{method}: clusters vs digits ({PLOTTED_SPLIT} split)", Path(args.heatmap))
+    # In the order of SPLITS and of metrics.scores, so that `dvc exp show` leads with the train and test purity.
+    storage.write_json(args.metrics, results, sort_keys=False)
+    stage.log.info("wrote %s, %s and %s", args.metrics, args.confusion, args.heatmap)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "assignments", "metrics", "plots")
+    stage.run(main, __doc__, "dataset", "assignments", "metrics", "confusion", "heatmap")

@@ -8,7 +8,8 @@ from digitclust.pipeline.params import split_size
 def main(params, args):
     config = params["data"]
     dataset = config["dataset"]
-    arrays = sources.fetch(dataset, config["sources"][dataset], config["timeout_s"])
+    declared = config["datasets"][dataset]
+    arrays = sources.fetch(dataset, declared["sources"], config["timeout_s"], declared["sha256"])
     arrays = sources.head(arrays, split_size(params, "train"), split_size(params, "test"))
     storage.save_npz(args.output, **arrays)
     shapes = ", ".join(f"{key} {value.shape}" for key, value in sorted(arrays.items()))

@@ -1,5 +1,8 @@
 """Pictures that explain the clusters: a 2-D map of the codes, cluster centres, typical members, purity bars.
 
+The purity bars show every method named by ``--methods`` (dvc.yaml's list of scored methods),
+in that order, from its ``<metrics>/<method>.json``.
+
 Also the autoencoder's reconstructions, kept here rather than in the train stage so that
 every output of training is cached (and restorable from DVC's run cache).
 """
@@ -17,7 +20,6 @@ from digitclust.report import plots
 
 
 METHODS = ("baseline", "autoencoder")  # the methods whose clusters are drawn
-SCORED = (*METHODS, "refined")  # the methods whose purity is drawn
 SPLITS = ("train", "test")
 N_RECONSTRUCTED = 10
 
@@ -94,11 +96,12 @@ def main(params, args):
     draw_reconstructions(args, reconstruct, out)
     draw_typical(params, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
     map_codes(params, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
-    scores = json.loads(Path(args.metrics).read_text())
-    ordered = {method: {split: scores[method][split] for split in SPLITS} for method in SCORED}
+    scores = {method: json.loads((Path(args.metrics) / f"{method}.json").read_text()) for method in args.methods}
+    ordered = {method: {split: scores[method][split] for split in SPLITS} for method in args.methods}
     plots.score_bars(ordered, "purity", out / "purity.png")
     stage.log.info("wrote the pictures in %s", out)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "encoder", "decoder", "metrics", "output")
+    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "encoder", "decoder", "metrics", "output",
+              lists=("methods",))

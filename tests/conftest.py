@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny IDX datasets whose checksums the tests register, the tiny repository run once, its publisher clone and an sshd on loopback."""
+"""Shared fixtures: tiny IDX datasets and their checksums, the tiny repository run once, its publisher clone and an sshd on loopback."""
 
 import gzip
 import struct
@@ -52,13 +52,25 @@ def write_idx_dir(folder, arrays, gzipped=()):
     return folder
 
 
+# The SHA-256 of Keras' real mnist.npz, as params.yaml declares it: for the tests of the npz_url source.
+MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+
+def checksums_of(arrays):
+    """``{file name: SHA-256}`` of the four IDX files of ``arrays`` (and of the real mnist.npz), as params declare them."""
+    return {idx.NPZ_FILE: MNIST_NPZ_SHA256, **{name: idx.sha256(idx_bytes(arrays[key])) for key, name in idx.IDX_FILES.items()}}
+
+
 @pytest.fixture
-def tiny_dataset(monkeypatch):
-    """Register the checksums of a tiny dataset as those of ``mnist``; return its arrays."""
-    arrays = tiny_arrays()
-    checksums = {name: idx.sha256(idx_bytes(arrays[key])) for key, name in idx.IDX_FILES.items()}
-    monkeypatch.setitem(idx.SHA256, "mnist", {**idx.SHA256["mnist"], **checksums})
-    return arrays
+def tiny_dataset():
+    """The arrays of a tiny dataset (their checksums: ``checksums_of``)."""
+    return tiny_arrays()
+
+
+@pytest.fixture
+def tiny_checksums(tiny_dataset):
+    """The checksums of ``tiny_dataset``'s IDX files."""
+    return checksums_of(tiny_dataset)
 
 
 @pytest.fixture(scope="session")

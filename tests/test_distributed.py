@@ -178,13 +178,18 @@ def wait_until_running(folder, timeout=120):
         time.sleep(0.2)
 
 
+def metrics_files(repo):
+    """``{name: contents}`` of every scored method's metrics file (metrics/<method>.json) in ``repo``."""
+    return {path.name: json.loads(path.read_text()) for path in sorted((repo / "metrics").glob("*.json"))}
+
+
 @pytest.fixture(scope="module")
 def local_scores(publisher):
     """The scores of each experiment of GRID run locally, with `dvc exp run -S`, by name."""
     scores = {}
     for name, n_init in zip(NAMES, (1, 3)):
         dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
-        scores[name] = json.loads((publisher / "metrics" / "scores.json").read_text())
+        scores[name] = metrics_files(publisher)
         run(["git", "checkout", "--", "."], cwd=publisher)
         dvc("checkout", "--force", cwd=publisher)
     return scores
@@ -221,7 +226,7 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
     for each in NAMES:
         dvc("exp", "apply", each, cwd=repo)
         dvc("pull", cwd=repo)
-        assert json.loads((repo / "metrics" / "scores.json").read_text()) == local_scores[each]
+        assert metrics_files(repo) == local_scores[each]
         assert "Running stage" not in dvc("repro", TARGET, cwd=repo).stdout
         expected = lock_hashes(repo)
         assert all(md5(repo / path) == digest for path, digest in expected.items() if (repo / path).is_file())
@@ -337,7 +342,7 @@ def test_experiment_names_are_valid_git_refs_and_distinct():
     from digitclust.sweep import experiment_name
 
     overrides = [("seed=0", "kmeans.n_init=3"), ("data.dataset=fashion_mnist",), ("autoencoder.learning_rate=1e-05",),
-                 ("data.sources.mnist=[{kind: npm, package: 'a b'}]",), ("seed=0", "kmeans.n_init=3..lock")]
+                 ("data.datasets.mnist.sources=[{kind: npm, package: 'a b'}]",), ("seed=0", "kmeans.n_init=3..lock")]
     names = [experiment_name(each) for each in overrides]
     assert names[0] == "kmeans.n_init-3_seed-0"
     assert names[0] == experiment_name(tuple(reversed(overrides[0])))

@@ -64,8 +64,17 @@ def test_the_committed_params_are_valid():
         ("autoencoder.optimizer", "lbfgs", "autoencoder.optimizer = 'lbfgs': expected one of adam"),
         ("autoencoder.loss", "l1", "autoencoder.loss = 'l1': expected one of mse, binary_crossentropy"),
         ("data.dataset", "cifar10", "data.dataset = 'cifar10': expected one of mnist, fashion_mnist"),
+        # A dataset is declared by params alone: the SHA-256 of its four IDX files (and mnist.npz for npz_url) and its sources.
+        ("data.datasets.mnist.sha256.t10k-labels-idx1-ubyte", "ff7bcfd4", "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte = 'ff7bcfd4': expected a SHA-256, 64 lowercase hex digits"),
+        ("data.datasets.mnist.sha256.t10k-labels-idx1-ubyte", "F" * 64, f"data.datasets.mnist.sha256.t10k-labels-idx1-ubyte = '{'F' * 64}': expected a SHA-256"),
+        ("data.datasets.mnist.sha256.t10k-labels-idx1-ubyte", None, "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte: missing"),
+        ("data.datasets.fashion_mnist.sha256.readme", "0" * 64, "data.datasets.fashion_mnist.sha256.readme: unknown file; allowed here: train-images-idx3-ubyte, "),
+        ("data.datasets.fashion_mnist.sha256", None, "data.datasets.fashion_mnist.sha256: missing"),
+        ("data.datasets.fashion_mnist.url", "x", "data.datasets.fashion_mnist.url: unknown key; allowed here: sha256, sources"),
+        ("data.datasets.2nd-mnist", {}, "data.datasets: dataset name '2nd-mnist': expected a name of letters, digits and _"),
+        ("data.datasets", {}, "data.datasets = {}: expected a mapping of dataset names"),
         ("data.train_size", 70000, "data.train_size = 70000: expected an integer from 0 to 60000"),
-        ("data.sources.mnist", [{"kind": "ftp", "url": "x"}], "data.sources.mnist = [{'kind': 'ftp'"),
+        ("data.datasets.mnist.sources", [{"kind": "ftp", "url": "x"}], "data.datasets.mnist.sources = [{'kind': 'ftp'"),
         ("autoencoder.checkpoint", "yes", "autoencoder.checkpoint = 'yes': expected true or false"),
         ("autoencoder.deskew", 1, "autoencoder.deskew = 1: expected true or false"),
         ("autoencoder.xla", "yes", "autoencoder.xla = 'yes': expected true or false"),
@@ -86,13 +95,13 @@ def test_the_committed_params_are_valid():
         ("cluster.umap.min_dist", NAN, "cluster.umap.min_dist = nan: expected a number >= 0"),
         ("cluster.umap.min_dist", INF, "cluster.umap.min_dist = inf: expected a number from 0 to 1"),
         # Malformed sources.
-        ("data.sources.mnist", [{"kind": ["npm"], "package": "x"}], "data.sources.mnist = [{'kind': ['npm'], 'package': 'x'}]: expected a non-empty list of sources, each one of: {kind: npz_url, url: <text>}"),
-        ("data.sources.mnist", [{"kind": "idx_dir", "path": ["a"]}], "data.sources.mnist = [{'kind': 'idx_dir', 'path': ['a']}]: expected a non-empty list"),
-        ("data.sources.mnist", [{"kind": "npz_url", "url": ""}], "data.sources.mnist = [{'kind': 'npz_url', 'url': ''}]: expected a non-empty list"),
-        ("data.sources.mnist", [{"kind": "npm"}], "data.sources.mnist = [{'kind': 'npm'}]: expected a non-empty list"),
-        ("data.sources.mnist", [{"kind": "npm", "package": "x", "url": "y"}], "data.sources.mnist = [{'kind': 'npm', 'package': 'x', 'url': 'y'}]: expected"),
-        ("data.sources.mnist", ["data/idx"], "data.sources.mnist = ['data/idx']: expected a non-empty list"),
-        ("data.sources.fashion_mnist", [], "data.sources.fashion_mnist = []: expected a non-empty list"),
+        ("data.datasets.mnist.sources", [{"kind": ["npm"], "package": "x"}], "data.datasets.mnist.sources = [{'kind': ['npm'], 'package': 'x'}]: expected a non-empty list of sources, each one of: {kind: npz_url, url: <text>}"),
+        ("data.datasets.mnist.sources", [{"kind": "idx_dir", "path": ["a"]}], "data.datasets.mnist.sources = [{'kind': 'idx_dir', 'path': ['a']}]: expected a non-empty list"),
+        ("data.datasets.mnist.sources", [{"kind": "npz_url", "url": ""}], "data.datasets.mnist.sources = [{'kind': 'npz_url', 'url': ''}]: expected a non-empty list"),
+        ("data.datasets.mnist.sources", [{"kind": "npm"}], "data.datasets.mnist.sources = [{'kind': 'npm'}]: expected a non-empty list"),
+        ("data.datasets.mnist.sources", [{"kind": "npm", "package": "x", "url": "y"}], "data.datasets.mnist.sources = [{'kind': 'npm', 'package': 'x', 'url': 'y'}]: expected"),
+        ("data.datasets.mnist.sources", ["data/idx"], "data.datasets.mnist.sources = ['data/idx']: expected a non-empty list"),
+        ("data.datasets.fashion_mnist.sources", [], "data.datasets.fashion_mnist.sources = []: expected a non-empty list"),
         # UMAP's own limits.
         ("cluster.umap.min_dist", 1.5, "cluster.umap.min_dist = 1.5: expected a number from 0 to 1"),
         ("cluster.umap.n_neighbors", 1, "cluster.umap.n_neighbors = 1: expected an integer >= 2"),
@@ -108,6 +117,20 @@ def test_the_committed_params_are_valid():
 )
 def test_a_bad_value_is_named_with_what_is_allowed(key, value, message):
     assert_refused(with_change(key, value), message)
+
+
+def test_an_npz_url_source_needs_the_checksum_of_mnist_npz():
+    changed = copy.deepcopy(DEFAULTS)
+    del changed["data"]["datasets"]["mnist"]["sha256"]["mnist.npz"]
+    assert_refused(changed, "data.datasets.mnist.sha256.mnist.npz: missing (an npz_url source serves mnist.npz)")
+    changed["data"]["datasets"]["mnist"]["sources"] = [{"kind": "idx_dir", "path": "data/idx"}]
+    assert params.validate(changed)
+
+
+def test_a_dataset_declared_in_params_can_be_chosen():
+    declared = copy.deepcopy(DEFAULTS["data"]["datasets"]["fashion_mnist"])
+    changed = with_changes({"data.datasets.my_digits": declared, "data.dataset": "my_digits"})
+    assert params.validate(changed)["data"]["dataset"] == "my_digits"
 
 
 def test_a_yaml_infinity_is_refused(tmp_path):

@@ -11,9 +11,10 @@ import yaml
 from helpers import dvc
 from remote_helpers import CACHED_OUTPUTS
 
+METHODS = ("refined", "autoencoder", "baseline")  # dvc.yaml's scored methods
 OUTPUTS = [
     *CACHED_OUTPUTS,
-    "metrics/scores.json",
+    *(f"metrics/{method}.json" for method in METHODS),
     "dvclive/metrics.json",
     "dvclive/params.yaml",
     "dvclive/plots/metrics/loss.tsv",
@@ -38,14 +39,18 @@ def repro(tiny_repo):
     return tiny_repo
 
 
+def read_scores(repo):
+    """``{method: {split: {score: value}}}`` from each scored method's metrics/<method>.json."""
+    return {method: json.loads((repo / f"metrics/{method}.json").read_text()) for method in METHODS}
+
+
 def test_every_output_exists(repro):
     missing = [path for path in OUTPUTS if not (repro / path).is_file()]
     assert missing == []
 
 
 def test_metrics_cover_every_method_and_both_splits_within_unit_interval(repro):
-    scores = json.loads((repro / "metrics/scores.json").read_text())
-    assert set(scores) == {"baseline", "autoencoder", "refined"}
+    scores = read_scores(repro)
     for method in scores.values():
         assert set(method) == {"train", "test"}
         for split in method.values():
@@ -72,7 +77,7 @@ def test_outputs_have_the_sizes_params_ask_for(repro):
 
 def test_metrics_show_reads_the_scores(repro):
     shown = json.loads(dvc("metrics", "show", "--json", cwd=repro).stdout)
-    assert shown[""]["data"]["metrics/scores.json"]["data"]["autoencoder"]["test"]["purity"] > 0
+    assert shown[""]["data"]["metrics/autoencoder.json"]["data"]["test"]["purity"] > 0
 
 
 def test_nothing_left_to_do_after_repro(repro):
@@ -82,7 +87,7 @@ def test_nothing_left_to_do_after_repro(repro):
 
 
 def test_the_autoencoder_method_beats_k_means_on_pixels(repro):
-    scores = json.loads((repro / "metrics/scores.json").read_text())
+    scores = read_scores(repro)
     for split in ("train", "test"):
         assert scores["autoencoder"][split]["purity"] > scores["baseline"][split]["purity"] + 0.1, scores
 
@@ -93,7 +98,7 @@ def test_the_confusion_plot_files_recompute_to_the_committed_purity(repro, metho
         rows = list(csv.DictReader(file))
     with np.load(repro / "data/dataset.npz") as dataset:
         assert [int(row["actual"]) for row in rows] == dataset["y_test"].tolist()
-    scores = json.loads((repro / "metrics/scores.json").read_text())
+    scores = read_scores(repro)
     agreeing = sum(row["actual"] == row["predicted"] for row in rows) / len(rows)
     assert agreeing == pytest.approx(scores[method]["test"]["purity"], abs=1e-12)
 

@@ -12,7 +12,7 @@ from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 
 def test_fetch_with_no_working_source_lists_each_and_writes_nothing(tmp_path):
     sources = [{"kind": "npz_url", "url": "http://127.0.0.1:9/mnist.npz"}, {"kind": "idx_dir", "path": "nowhere"}]
-    stage_folder(tmp_path, {"data.sources.mnist": sources})
+    stage_folder(tmp_path, {"data.datasets.mnist.sources": sources})
     result = run_stage(tmp_path, "fetch", "data/dataset.npz")
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()[-1]
@@ -58,7 +58,8 @@ def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
         ("encode", ["missing.npz", "encoder.keras", "codes.npz"]),
         ("cluster", ["missing.npz", "assignments.npz"]),
         ("refine", ["missing.npz", "clusters.npz", "refined.npz"]),
-        ("report", ["d.npz", "i.npz", "c.npz", "assignments", "e.keras", "d.keras", "scores.json", "report"]),
+        ("report", ["d.npz", "i.npz", "c.npz", "assignments", "e.keras", "d.keras", "metrics", "report",
+                    "--methods", "refined"]),
     ],
 )
 def test_a_stage_that_loads_keras_or_umap_says_only_its_error_on_stderr(tmp_path, name, args):

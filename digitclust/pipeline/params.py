@@ -5,6 +5,7 @@ allowed, e.g. ``params.yaml: autoencoder.epochs = 0: expected an integer >= 1``.
 """
 
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,11 @@ from typing import Any, Callable
 
 import yaml
 
+from digitclust.datasets.idx import IDX_FILES, NPZ_FILE
 from digitclust.method.encoders import ARCHITECTURES
 from digitclust.pipeline import resources
 from digitclust.errors import PipelineError
 
-DATASETS = ("mnist", "fashion_mnist")
 SOURCE_KINDS = {"npz_url": "url", "idx_url": "url", "idx_dir": "path", "npm": "package"}
 # Keras' backends, each with the way to install it: TensorFlow comes with requirements.txt.
 BACKENDS = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements-jax.txt",
@@ -25,7 +26,7 @@ OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
 LOSSES = ("mse", "binary_crossentropy")
 MANIFOLDS = ("none", "umap")
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
-# Split sizes of both supported datasets (MNIST and Fashion-MNIST share them).
+# Split sizes of MNIST and Fashion-MNIST, the most a dataset's splits are cut to (0 in params: all of it).
 FULL_SIZES = {"train": 60_000, "test": 10_000}
 # UMAP refuses a min_dist above its spread, which fit_umap leaves at UMAP's default.
 UMAP_SPREAD = 1
@@ -98,14 +99,51 @@ def source_list():
                 f"a non-empty list of sources, each one of: {shapes}")
 
 
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class DatasetRegistry:
+    """``data.datasets``: each MNIST-format dataset by name, with the SHA-256 of its files and its sources.
+
+    ``{<name>: {sha256: {<file>: <64 hex digits>, ...}, sources: [...]}}``, where the files are
+    the four IDX files, and ``mnist.npz`` too where an npz_url source serves it.
+    """
+
+    def validate(self, key, value):
+        if not isinstance(value, dict) or not value:
+            raise ParamsError(f"{key} = {value!r}: expected a mapping of dataset names to {{sha256: ..., sources: ...}}")
+        for name, dataset in value.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ParamsError(f"{key}: dataset name {name!r}: expected a name of letters, digits and _"
+                                  " not starting with a digit")
+            _validate(dataset, {"sha256": Rule((dict,), lambda v: True, "a mapping of file names to SHA-256"),
+                                "sources": source_list()}, f"{key}.{name}.")
+            self._validate_checksums(f"{key}.{name}.sha256", dataset["sha256"], dataset["sources"])
+
+    @staticmethod
+    def _validate_checksums(key, checksums, sources):
+        required = list(IDX_FILES.values())
+        allowed = [*required, NPZ_FILE]
+        for file, digest in checksums.items():
+            if file not in allowed:
+                raise ParamsError(f"{key}.{file}: unknown file; allowed here: {', '.join(allowed)}")
+            if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
+                raise ParamsError(f"{key}.{file} = {digest!r}: expected a SHA-256, 64 lowercase hex digits")
+        for file in required:
+            if file not in checksums:
+                raise ParamsError(f"{key}.{file}: missing")
+        if NPZ_FILE not in checksums and any(source["kind"] == "npz_url" for source in sources):
+            raise ParamsError(f"{key}.{NPZ_FILE}: missing (an npz_url source serves {NPZ_FILE})")
+
+
 SCHEMA = {
     "seed": integer(0, 2**31 - 1),
     "data": {
-        "dataset": choice(*DATASETS),
+        "dataset": Rule((str,), lambda v: True, "the name of a dataset under data.datasets"),
         "train_size": integer(0, FULL_SIZES["train"]),
         "test_size": integer(0, FULL_SIZES["test"]),
         "timeout_s": number(0, above=True, cap=3600),  # Python's sockets refuse huge timeouts
-        "sources": {name: source_list() for name in DATASETS},
+        "datasets": DatasetRegistry(),
     },
     "kmeans": {
         "k": integer(2),
@@ -192,6 +230,12 @@ def split_size(params, split):
     return params["data"][f"{split}_size"] or FULL_SIZES[split]
 
 
+def _check_dataset(params):
+    dataset, declared = params["data"]["dataset"], params["data"]["datasets"]
+    if dataset not in declared:
+        raise ParamsError(f"data.dataset = {dataset!r}: expected one of {', '.join(declared)} (the names under data.datasets)")
+
+
 def _check_clusters(params):
     k = params["kmeans"]["k"]
     for split in FULL_SIZES:
@@ -248,6 +292,7 @@ def _check_backend(params):
 def validate(params):
     """Raise ParamsError naming the first problem in ``params``; return them unchanged."""
     _validate(params, SCHEMA)
+    _check_dataset(params)
     _check_backend(params)
     _check_clusters(params)
     _check_umap(params)

@@ -47,7 +47,8 @@ def declared_params(name, dvc_file="dvc.yaml"):
     """The params keys (``autoencoder.batch_size``, or a whole section) that stage ``name`` declares."""
     try:
         stages = yaml.safe_load(Path(dvc_file).read_text())["stages"]
-        return stages[name].get("params", [])
+        entry = stages[name]
+        return entry.get("do", entry).get("params", [])  # a foreach stage declares them in its `do`
     except (OSError, yaml.YAMLError, KeyError, TypeError):
         raise errors.PipelineError(f"{dvc_file}: no stage {name!r}; run stages with `dvc repro`") from None
 
@@ -92,8 +93,11 @@ def _declared(tree, stage, prefix):
     return DeclaredParams(sections, stage, prefix)
 
 
-def run(main, description, *paths):
+def run(main, description, *paths, lists=()):
     """Parse ``paths`` from the command line, load params and call ``main(params, args)``.
+
+    Each name in ``lists`` is an option ``--<name>`` taking one or more values (as DVC writes
+    a list of dvc.yaml's ``vars`` interpolated into a command).
 
     ``main`` sees only the params its stage declares in dvc.yaml (the stage is named
     after the script's file, ``stages/<name>.py``); reading any other key raises ``UndeclaredParam``.
@@ -105,6 +109,8 @@ def run(main, description, *paths):
     parser = OneLineParser(description=description)
     for path in paths:
         parser.add_argument(path)
+    for name in lists:
+        parser.add_argument(f"--{name}", nargs="+", required=True)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)
     name = Path(sys.argv[0]).stem

@@ -122,10 +122,10 @@ def load_npz(path, names=None):
         raise PipelineError(f"{path}: damaged, or not written by this pipeline ({reason}); `dvc repro --force` rebuilds it") from None
 
 
-def write_json(path, payload):
-    """Write ``payload`` as indented, key-sorted JSON."""
+def write_json(path, payload, sort_keys=True):
+    """Write ``payload`` as indented JSON, its keys sorted unless ``sort_keys`` is false (then in their order)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def write_text(path, text):
