@@ -1,4 +1,8 @@
-"""Cluster the autoencoder's codes (fitted on train), after embedding them with UMAP; assignments for both splits."""
+"""Cluster the autoencoder's codes (fitted on train), after embedding them with UMAP; assignments for both splits.
+
+``cluster.method`` names a method of ``digitclust.method.clustering.METHODS``: ``kmeans`` takes the
+options of the ``kmeans`` section, any other method those of ``cluster.<method>``.
+"""
 
 import numpy as np
 
@@ -21,7 +25,14 @@ def main(params, args):
         stage.log.info("embedding %d train codes with UMAP %s", len(train), umap)
         with quiet.printed_to_log(stage.log, skip_prefix="UMAP("):  # its repr prints the whole graph
             train, test = embedding.umap_embed(train, test, **umap, seed=params["seed"], verbose=True)
-    train_ids, test_ids = clustering.kmeans(train, test, **params["kmeans"], seed=params["seed"])
+    method = params["cluster"]["method"]
+    if method == "kmeans":
+        options = {key: value for key, value in params["kmeans"].items() if key != "k"}
+    else:
+        options = dict(params["cluster"].get(method, {}))
+    stage.log.info("clustering %d train points with %s %s", len(train), method, options)
+    train_ids, test_ids = clustering.cluster(train, test, method=method, k=params["kmeans"]["k"], seed=params["seed"],
+                                             **options)
     storage.save_npz(args.output, train=train_ids, test=test_ids)
     stage.log.info("wrote %s", args.output)
 

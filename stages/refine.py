@@ -1,7 +1,5 @@
 """Relabel both splits with a CNN trained on the train split's clusters; with refine.enabled off, keep the clusters."""
 
-import math
-
 from digitclust import errors
 from digitclust.datasets import loading
 from digitclust.pipeline import runtime, stage, storage
@@ -32,17 +30,14 @@ def main(params, args):
         return
 
     runtime.use_backend(params["autoencoder"]["backend"])
-    from digitclust.method import refinement, training
+    from digitclust.method import refinement
 
     runtime.set_seed(params["seed"], xla=False)  # Keras' random image layers cannot be compiled with XLA
-    classifier = refinement.build_classifier(params["kmeans"]["k"], **config["augment"], seed=params["seed"])
-    steps = config["epochs"] * math.ceil(len(images["train"]) / config["batch_size"])
-    refinement.compile_classifier(classifier, learning_rate=config["learning_rate"], total_steps=steps)
     with stage.advice_on_divergence("refine.learning_rate"):
-        training.train(classifier, images["train"], epochs=config["epochs"], batch_size=config["batch_size"],
-                       seed=params["seed"], targets=clusters["train"])
-    relabelled = {split: refinement.relabel(classifier, images[split], batch_size=config["batch_size"])
-                  for split in SPLITS}
+        refined = refinement.refine(images["train"], clusters["train"], images["test"], n_clusters=params["kmeans"]["k"],
+                                    epochs=config["epochs"], batch_size=config["batch_size"],
+                                    learning_rate=config["learning_rate"], **config["augment"], seed=params["seed"])
+    relabelled = dict(zip(SPLITS, refined, strict=True))
     for split in SPLITS:
         moved = int((relabelled[split] != clusters[split]).sum())
         stage.log.info("%s: the classifier moved %d of %d images (%.2f%%) to another cluster",

@@ -27,7 +27,7 @@ def fingerprint(params, inputs):
 
 def prepare(params, checkpoint, key):
     """Return ``(autoencoder, epochs_done, history)``, resumed from ``checkpoint`` when it holds this run."""
-    from digitclust.method import encoders, training
+    from digitclust.method import training
     from digitclust.pipeline import checkpoints
 
     config = params["autoencoder"]
@@ -35,9 +35,9 @@ def prepare(params, checkpoint, key):
     if resumed is not None:
         stage.log.info("resuming from %s after epoch %d", checkpoint, resumed[1])
         return resumed
-    autoencoder, _ = encoders.build_autoencoder(config["architecture"], code_size=config["code_size"])
-    training.compile_autoencoder(autoencoder, optimizer=config["optimizer"], learning_rate=config["learning_rate"],
-                                 loss=config["loss"], xla=config["xla"])
+    autoencoder = training.new_autoencoder(config["architecture"], code_size=config["code_size"],
+                                           optimizer=config["optimizer"], learning_rate=config["learning_rate"],
+                                           loss=config["loss"], xla=config["xla"])
     return autoencoder, 0, None
 
 

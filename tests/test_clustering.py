@@ -3,6 +3,7 @@
 import logging
 
 import numpy as np
+import pytest
 
 from digitclust.method import clustering, embedding
 from digitclust.pipeline import quiet, stage
@@ -40,3 +41,42 @@ def test_umap_reports_its_progress_through_the_stage_log_and_prints_nothing(capf
     messages = [record.getMessage() for record in caplog.records]
     assert "completed 10 / 20 epochs" in messages and "Construct embedding" in messages
     assert not any("array(" in message for message in messages)
+
+
+def blobs(n, rng, centres):
+    """``n`` points around each of ``centres`` (k, d) with unit spread, and the centre (n k,) of each."""
+    which = np.repeat(np.arange(len(centres)), n)
+    return centres[which] + rng.normal(size=(len(which), centres.shape[1])), which
+
+
+@pytest.mark.parametrize("covariance_type", clustering.GMM_COVARIANCE_TYPES)
+def test_a_gaussian_mixture_finds_separated_blobs_and_assigns_test_points(covariance_type):
+    from digitclust.method import metrics
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=10, size=(4, 5))
+    (train, train_truth), (test, test_truth) = blobs(200, rng, centres), blobs(50, rng, centres)
+    train_ids, test_ids = clustering.gmm(train, test, k=4, covariance_type=covariance_type, seed=0)
+    assert train_ids.shape == (800,) and test_ids.shape == (200,) and set(train_ids) == {0, 1, 2, 3}
+    assert metrics.scores(train_truth, train_ids)["purity"] > 0.99
+    assert metrics.scores(test_truth, test_ids)["purity"] > 0.99
+    again = clustering.cluster(train, test, method="gmm", k=4, covariance_type=covariance_type, seed=0)
+    assert np.array_equal(again[0], train_ids) and np.array_equal(again[1], test_ids)  # seeded
+
+
+def test_the_gmm_choices_are_scikit_learns():
+    from sklearn.mixture import GaussianMixture
+
+    constraints = GaussianMixture._parameter_constraints
+    assert set(clustering.GMM_COVARIANCE_TYPES) == constraints["covariance_type"][0].options
+    assert set(clustering.GMM_INIT_PARAMS) == constraints["init_params"][0].options
+
+
+def test_the_registry_lists_its_methods_in_errors():
+    assert list(clustering.METHODS) == ["kmeans", "gmm"]
+    with pytest.raises(ValueError, match="method='dbscan': expected one of kmeans, gmm"):
+        clustering.cluster(np.zeros((4, 2)), np.zeros((2, 2)), method="dbscan")
+    with pytest.raises(ValueError, match="covariance_type='round': expected one of full, tied, diag, spherical"):
+        clustering.gmm(np.zeros((4, 2)), np.zeros((2, 2)), covariance_type="round")
+    with pytest.raises(ValueError, match="'kmeans' is already registered"):
+        clustering.register("kmeans", fit=clustering.kmeans, description="again")

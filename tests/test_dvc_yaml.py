@@ -22,10 +22,33 @@ PACKAGE = "digitclust"
 SCRATCH = {"checkpoints/train"}
 
 
+def _is_type_checking(node):
+    """Whether ``node`` is an ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``), whose imports never run."""
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+def _run_time_nodes(tree):
+    """Every node of ``tree`` except those inside ``if TYPE_CHECKING:`` blocks."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        children = ast.iter_child_nodes(node)
+        if _is_type_checking(node):
+            children = node.orelse
+        pending.extend(children)
+
+
 def imported_modules(path):
-    """The ``digitclust`` modules that the Python file ``path`` imports, anywhere in it."""
+    """The ``digitclust`` modules that the Python file ``path`` imports when it runs, anywhere in it.
+
+    Imports under ``if TYPE_CHECKING:`` (for type checkers only) are left out.
+    """
     modules = set()
-    for node in ast.walk(ast.parse(Path(path).read_text())):
+    for node in _run_time_nodes(ast.parse(Path(path).read_text())):
         if isinstance(node, ast.Import):
             modules |= {alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
@@ -96,6 +119,11 @@ def test_every_path_on_a_stage_command_line_is_declared(name):
         if argument not in declared | SCRATCH and not any(path.startswith(f"{argument}/") for path in declared)
     ]
     assert undeclared == []
+
+
+def test_the_import_walk_skips_imports_for_type_checkers_only():
+    assert "digitclust/method/inference.py" not in code_read_by("stages/fetch.py")  # digitclust/__init__.py names it
+    assert "digitclust/api.py" not in code_read_by("stages/cluster.py")
 
 
 def test_the_import_walk_finds_imports_inside_functions():

@@ -61,6 +61,16 @@ def test_the_committed_params_are_valid():
         ("refine.augment.rotation", -0.1, "refine.augment.rotation = -0.1: expected a number >= 0"),
         ("refine.enabled", "no", "refine.enabled = 'no': expected true or false"),
         ("autoencoder.architecture", "vae", "autoencoder.architecture = 'vae': expected one of dense, conv"),
+        ("cluster.method", "dbscan", "cluster.method = 'dbscan': expected one of kmeans, gmm"),
+        ("cluster.method", None, "cluster.method: missing"),
+        ("cluster.gmm.covariance_type", "round",
+         "cluster.gmm.covariance_type = 'round': expected one of full, tied, diag, spherical"),
+        ("cluster.gmm.init_params", "kmeans++", "cluster.gmm.init_params = 'kmeans++': expected one of kmeans, k-means++"),
+        ("cluster.gmm.n_init", 0, "cluster.gmm.n_init = 0: expected an integer >= 1"),
+        ("cluster.gmm.n_init", 5000, "cluster.gmm.n_init = 5000: expected an integer from 1 to 1000"),
+        ("cluster.gmm.max_iter", 10**6, "cluster.gmm.max_iter = 1000000: expected an integer from 1 to 100000"),
+        ("cluster.gmm.reg_covar", -1.0, "cluster.gmm.reg_covar = -1.0: expected a number >= 0"),
+        ("cluster.gmm.tol", 0.1, "cluster.gmm.tol: unknown key; allowed here: covariance_type, n_init, max_iter"),
         ("autoencoder.optimizer", "lbfgs", "autoencoder.optimizer = 'lbfgs': expected one of adam"),
         ("autoencoder.loss", "l1", "autoencoder.loss = 'l1': expected one of mse, binary_crossentropy"),
         ("data.dataset", "cifar10", "data.dataset = 'cifar10': expected one of mnist, fashion_mnist"),
@@ -219,3 +229,12 @@ def test_a_backend_that_is_not_installed_says_what_to_install(monkeypatch):
                    "autoencoder.backend = 'torch': torch is not installed here; install it with `pip install torch`")
     assert_refused(with_change("autoencoder.backend", "mxnet"),
                    "autoencoder.backend = 'mxnet': expected one of tensorflow, jax, torch")
+
+
+def test_an_unknown_architecture_lists_every_registered_one(monkeypatch):
+    from digitclust.method import encoders
+
+    monkeypatch.setitem(encoders.ARCHITECTURES, "tiny", encoders.ARCHITECTURES["dense"])
+    monkeypatch.setitem(params.SCHEMA["autoencoder"], "architecture", params.choice(*encoders.ARCHITECTURES))
+    assert_refused(with_change("autoencoder.architecture", "vae"),
+                   "autoencoder.architecture = 'vae': expected one of dense, conv, tiny")

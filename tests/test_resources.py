@@ -60,3 +60,21 @@ def test_gib_is_exact_for_any_size():
     assert resources.gib(3 * 2**29) == "1.5 GiB"
     assert resources.gib(0) == "0.0 GiB"
     assert resources.gib(10**400).endswith(" GiB")
+
+
+def test_a_gaussian_mixture_counts_its_covariances_and_responsibilities():
+    p = copy.deepcopy(DEFAULTS)
+    params.set_value(p, "cluster.method", "gmm")
+    params.set_value(p, "cluster.manifold", "none")
+    params.set_value(p, "autoencoder.code_size", 1000)
+    n, k, d = 60_000, 10, 1000
+    full = resources.cluster_stage(p, n, 10_000)
+    assert full["autoencoder.code_size"] >= 3 * k * d * d * 8  # covariances, precisions and their Cholesky factors
+    assert full["kmeans.k"] >= 2 * n * k * 8  # log-probabilities and responsibilities
+    params.set_value(p, "cluster.gmm.covariance_type", "diag")
+    diagonal = resources.cluster_stage(p, n, 10_000)
+    assert full["autoencoder.code_size"] - diagonal["autoencoder.code_size"] == 3 * (k * d * d - k * d) * 8
+    params.set_value(p, "cluster.gmm.covariance_type", "full")
+    params.set_value(p, "autoencoder.code_size", 20_000)  # 10 full covariances of 20000²: 120 GB
+    with pytest.raises(params.ParamsError, match="autoencoder.code_size = 20000: the cluster stage needs about"):
+        params.validate(p)

@@ -114,6 +114,25 @@ def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
     assert "completed 10 / 50 epochs" in result.stderr and result.stdout == ""
 
 
+def test_the_cluster_stage_runs_a_gaussian_mixture_when_the_params_say_so(tmp_path):
+    stage_folder(tmp_path, {"cluster.method": "gmm", "cluster.manifold": "none", "kmeans.k": 3,
+                            "cluster.gmm.covariance_type": "diag"})
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=10, size=(3, 8)).astype(np.float32)
+    train, test = (centres[np.arange(n) % 3] + rng.normal(size=(n, 8)).astype(np.float32) for n in (300, 60))
+    storage.save_npz(tmp_path / "codes.npz", train=train, test=test)
+    result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz")
+    assert result.returncode == 0, result.stderr
+    assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
+    assert "clustering 300 train points with gmm {'covariance_type': 'diag'" in result.stderr
+    assert "gaussian mixture: lower bound" in result.stderr and "k-means restart" not in result.stderr
+    assigned = storage.load_npz(tmp_path / "assignments.npz")
+    assert assigned["train"].shape == (300,) and assigned["test"].shape == (60,)
+    for split, n in (("train", 300), ("test", 60)):  # each blob is one cluster
+        ids = assigned[split].reshape(n // 3, 3)
+        assert (ids == ids[0]).all() and len(set(ids[0])) == 3
+
+
 def damaged_inputs(folder):
     """Inputs of every kind a stage reads, each damaged in its own way, in ``folder``."""
     (folder / "garbage.npz").write_bytes(b"PK\x03\x04 not really a zip file")

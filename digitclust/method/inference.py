@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 
-def encode(encoder: keras.Model, images: np.ndarray, *, batch_size: int) -> np.ndarray:
+def encode(encoder: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
     """Return the float32 codes (N, code_size) of ``images`` (N, 28, 28)."""
     return encoder.predict(images, batch_size=batch_size, verbose=0).astype("float32")
 

@@ -8,6 +8,8 @@ which were drawn in a space that such small changes move.
 
 from typing import Any
 
+import math
+
 import numpy as np
 
 from digitclust.method import transforms
@@ -58,3 +60,47 @@ def compile_classifier(classifier: Any, *, learning_rate: float, total_steps: in
 def relabel(classifier: Any, images: np.ndarray, *, batch_size: int) -> np.ndarray:
     """The cluster (N,) int32 that ``classifier`` finds most likely for each of ``images`` (N, 28, 28)."""
     return classifier.predict(images, batch_size=batch_size, verbose=0).argmax(axis=1).astype("int32")
+
+
+def fit_classifier(images: np.ndarray, clusters: np.ndarray, *, n_clusters: int = 10, epochs: int = 7,
+                   batch_size: int = 256, learning_rate: float = 0.002, rotation: float = 0.05,
+                   translation: float = 0.1, zoom: float = 0.1, seed: int = 0) -> Any:
+    """Build, compile and train the CNN on ``images`` (N, 28, 28) to predict their ``clusters`` (N,) from 0 to n_clusters - 1.
+
+    ``epochs`` of ``batch_size`` with Adam from ``learning_rate`` down to 0 (``compile_classifier``),
+    each image augmented by ``rotation``, ``translation`` and ``zoom`` (``build_classifier``).
+    Seeds nothing itself: ``refine`` does; the refine stage seeds Keras first. Raises
+    TrainingDiverged if the loss stops being finite. Returns the trained classifier.
+    """
+    from digitclust.method import training
+
+    clusters = np.asarray(clusters)
+    if clusters.shape != (len(images),) or (len(clusters) and (clusters.min() < 0 or clusters.max() >= n_clusters)):
+        raise ValueError(f"clusters of shape {clusters.shape} from {clusters.min(initial=0)} to"
+                         f" {clusters.max(initial=0)}: expected ({len(images)},) ids from 0 to {n_clusters - 1}")
+    classifier = build_classifier(n_clusters, rotation=rotation, translation=translation, zoom=zoom, seed=seed)
+    steps = epochs * math.ceil(len(images) / batch_size)
+    compile_classifier(classifier, learning_rate=learning_rate, total_steps=steps)
+    training.train(classifier, images, epochs=epochs, batch_size=batch_size, seed=seed, targets=clusters)
+    return classifier
+
+
+def refine(train_images: np.ndarray, train_clusters: np.ndarray, test_images: np.ndarray, *, n_clusters: int = 10,
+           epochs: int = 7, batch_size: int = 256, learning_rate: float = 0.002, rotation: float = 0.05,
+           translation: float = 0.1, zoom: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel both splits with a CNN trained on the train split's clusters; return ids (N,) and (M,), int32.
+
+    ``train_images`` (N, 28, 28) and ``test_images`` (M, 28, 28) are in [0, 1];
+    ``train_clusters`` (N,) from 0 to n_clusters - 1. Seeds Python, NumPy and Keras with
+    ``seed`` (``keras.utils.set_random_seed``) before building the CNN (``fit_classifier``).
+    On TensorFlow, reruns are byte-identical only with op determinism on
+    (``tf.config.experimental.enable_op_determinism()``), as the refine stage sets.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    classifier = fit_classifier(train_images, train_clusters, n_clusters=n_clusters, epochs=epochs,
+                                batch_size=batch_size, learning_rate=learning_rate, rotation=rotation,
+                                translation=translation, zoom=zoom, seed=seed)
+    return (relabel(classifier, train_images, batch_size=batch_size),
+            relabel(classifier, test_images, batch_size=batch_size))

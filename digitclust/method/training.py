@@ -1,4 +1,8 @@
-"""Training a Keras model on images: the autoencoder's optimizer and loss, the seeded order of the images, the epochs."""
+"""Training a Keras model on images: the autoencoder's optimizer and loss, the seeded order of the images, the epochs.
+
+``fit_autoencoder`` is the whole step (seed, build, compile, train); the train stage runs its
+parts itself (``new_autoencoder``, then ``train``) to resume from checkpoints in between.
+"""
 
 import logging
 import math
@@ -10,6 +14,7 @@ import keras
 import numpy as np
 
 from digitclust.errors import TrainingDiverged
+from digitclust.method import encoders
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,40 @@ def compile_autoencoder(autoencoder: keras.Model, *, optimizer: str, learning_ra
     jit_compile = True if xla and keras.backend.backend() == "tensorflow" else "auto"
     autoencoder.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile)
     return autoencoder
+
+
+def new_autoencoder(architecture: str = "dense", *, code_size: int = 32, optimizer: str = "adam",
+                    learning_rate: float = 0.001, loss: str = "mse", xla: bool = True) -> keras.Model:
+    """A registered ``architecture`` (``encoders.build_autoencoder``), compiled with ``compile_autoencoder``.
+
+    It maps images (N, 28, 28) to reconstructions (N, 28, 28); ``encoders.encoder_of``
+    gives its encoder to codes (N, code_size). Its weights are drawn from Keras' global
+    seed: seed it first (``keras.utils.set_random_seed``) for reproducible weights.
+    """
+    autoencoder, _ = encoders.build_autoencoder(architecture, code_size=code_size)
+    return compile_autoencoder(autoencoder, optimizer=optimizer, learning_rate=learning_rate, loss=loss, xla=xla)
+
+
+def fit_autoencoder(images: np.ndarray, *, architecture: str = "dense", code_size: int = 32, epochs: int = 10,
+                    batch_size: int = 256, optimizer: str = "adam", learning_rate: float = 0.001, loss: str = "mse",
+                    xla: bool = True, seed: int = 0,
+                    validation_images: np.ndarray | None = None) -> tuple[keras.Model, keras.Model, History]:
+    """Train an autoencoder on ``images`` (N, 28, 28) in [0, 1]; return ``(autoencoder, encoder, history)``.
+
+    Seeds Python, NumPy and Keras with ``seed`` (``keras.utils.set_random_seed``) before
+    building the model, so the same call gives the same weights; builds and compiles it
+    with ``new_autoencoder`` and trains it with ``train``. The encoder maps images to
+    codes (N, code_size). ``validation_images`` (M, 28, 28) adds ``val_loss`` to the history.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"images of shape {images.shape}: expected (N, 28, 28)")
+    keras.utils.set_random_seed(seed)
+    autoencoder = new_autoencoder(architecture, code_size=code_size, optimizer=optimizer, learning_rate=learning_rate,
+                                  loss=loss, xla=xla)
+    history = train(autoencoder, images, epochs=epochs, batch_size=batch_size, seed=seed,
+                    validation_images=validation_images)
+    return autoencoder, encoders.encoder_of(autoencoder), history
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:

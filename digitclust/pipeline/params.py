@@ -14,6 +14,8 @@ from typing import Any, Callable
 import yaml
 
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE
+from digitclust.method.clustering import GMM_COVARIANCE_TYPES, GMM_INIT_PARAMS
+from digitclust.method.clustering import METHODS as CLUSTER_METHODS
 from digitclust.method.encoders import ARCHITECTURES
 from digitclust.pipeline import resources
 from digitclust.errors import PipelineError
@@ -180,11 +182,19 @@ SCHEMA = {
     },
     "cluster": {
         "manifold": choice(*MANIFOLDS),
+        "method": choice(*CLUSTER_METHODS),  # the registry of digitclust/method/clustering.py
         "umap": {
             "n_components": integer(1),  # bounded by data.train_size and the memory check
             "n_neighbors": integer(2),  # bounded by both split sizes
             "min_dist": number(0, cap=UMAP_SPREAD),
             "n_epochs": integer(1, cap=10_000),
+        },
+        "gmm": {  # the options of clustering.gmm, scikit-learn's GaussianMixture
+            "covariance_type": choice(*GMM_COVARIANCE_TYPES),
+            "n_init": integer(1, cap=1000),
+            "max_iter": integer(1, cap=100_000),
+            "init_params": choice(*GMM_INIT_PARAMS),
+            "reg_covar": number(0),
         },
     },
 }

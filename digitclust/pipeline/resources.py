@@ -55,6 +55,25 @@ def kmeans(n, d, features_key, kmeans_params):
     return Counter({features_key: n * d * FLOAT32, "kmeans.k": bounds + 3 * k * d * FLOAT32})
 
 
+def gmm(n, d, features_key, k, covariance_type):
+    """scikit-learn's GaussianMixture of ``k`` components on ``n`` float32 points of ``d`` dimensions.
+
+    The points, one component's centred copy at a time, (n, k) log-probabilities and
+    responsibilities (float64), and the covariances with their precisions and Cholesky
+    factors: k d² floats each when full, d² tied, k d diagonal, k spherical.
+    """
+    covariances = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}[covariance_type]
+    return Counter({features_key: 2 * n * d * FLOAT32 + 3 * covariances * FLOAT64,
+                    "kmeans.k": 2 * n * k * FLOAT64 + k * d * FLOAT64})
+
+
+def clustering(p, n, d, features_key):
+    """``cluster.method`` on ``n`` points of ``d`` dimensions; a method without an estimate here counts as K-Means."""
+    if p["cluster"]["method"] == "gmm":
+        return gmm(n, d, features_key, p["kmeans"]["k"], p["cluster"]["gmm"]["covariance_type"])
+    return kmeans(n, d, features_key, p["kmeans"])
+
+
 def umap(n, n_neighbors, n_components, components_key="cluster.umap.n_components"):
     """``fit_umap`` on ``n`` points: exact neighbours, the fuzzy graph, the spectral start, the embedding.
 
@@ -123,21 +142,21 @@ def baseline_stage(p, n, m):
 
 
 def cluster_stage(p, n, m):
-    """The codes of both splits, UMAP on the train codes (unless the manifold is none), K-Means.
+    """The codes of both splits, UMAP on the train codes (unless the manifold is none), ``cluster.method``.
 
     Placing the test codes gathers the embedding of each one's train neighbours: (m, n_neighbors, n_components).
     """
     code_size = p["autoencoder"]["code_size"]
     codes = Counter({"autoencoder.code_size": (n + m) * code_size * FLOAT32})
     if p["cluster"]["manifold"] == "none":
-        return codes + kmeans(n, code_size, "autoencoder.code_size", p["kmeans"])
+        return codes + clustering(p, n, code_size, "autoencoder.code_size")
     config = p["cluster"]["umap"]
     k, d = config["n_neighbors"], config["n_components"]
     placing = Counter({
         "cluster.umap.n_neighbors": m * k * (INT64 + FLOAT64 + 2 * FLOAT32),  # neighbours, distances, weights
         "cluster.umap.n_components": m * k * d * FLOAT32,
     })
-    return codes + umap(n, k, d) + placing + kmeans(n, d, "cluster.umap.n_components", p["kmeans"])
+    return codes + umap(n, k, d) + placing + clustering(p, n, d, "cluster.umap.n_components")
 
 
 def report_stage(p, n, m):
