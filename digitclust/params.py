@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from digitclust import resources
 from digitclust.errors import PipelineError
 
@@ -89,13 +87,15 @@ def _is_source(entry):
     if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str):
         return False
     field = SOURCE_KINDS.get(entry["kind"])
-    return set(entry) == {"kind", field} and isinstance(entry[field], str) and entry[field].strip() != ""
+    value = entry.get(field)
+    # A value beginning with - would be read as an option by the program it is given to (npm pack).
+    return set(entry) == {"kind", field} and isinstance(value, str) and value.strip() != "" and not value.startswith("-")
 
 
 def source_list():
     shapes = "; ".join(f"{{kind: {kind}, {field}: <text>}}" for kind, field in SOURCE_KINDS.items())
     return Rule((list,), lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
-                f"a non-empty list of sources, each one of: {shapes}")
+                f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -)")
 
 
 SCHEMA = {
@@ -255,15 +255,33 @@ def validate(params):
     return params
 
 
+def parse(raw, name="params.yaml"):
+    """The values of the params file ``name`` whose bytes are ``raw``, read as DVC reads it.
+
+    DVC reads params.yaml as UTF-8 and YAML 1.2 with ruamel.yaml (``1e-3`` is a number there,
+    ``yes`` a string), so every value `dvc params diff` shows is the value a stage gets. The
+    values are plain Python ones (dict, list, int, float, str, bool); a problem is a one-line ParamsError.
+    """
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ParamsError(f"{name}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start});"
+                          " save it as UTF-8") from None
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits
+        raise ParamsError(f"{name}: not valid YAML ({' '.join(str(error).split())})") from None
+
+
 def load(path="params.yaml"):
     """Read and validate ``path``; every problem becomes a one-line ParamsError."""
     path = Path(path)
     try:
-        params = yaml.safe_load(path.read_text())
+        params = parse(path.read_bytes(), path)
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found; run from the repository root") from None
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits
-        raise ParamsError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
     try:
         return validate(params)
     except ParamsError as error:

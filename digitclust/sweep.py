@@ -25,8 +25,6 @@ import zipfile
 from collections import Counter, defaultdict, deque
 from pathlib import Path
 
-import yaml
-
 import digitclust
 from digitclust import params, sweep_task
 from digitclust.errors import PipelineError
@@ -83,13 +81,13 @@ def expand_grid(sets):
 
 
 def check_params(overrides, params_text):
-    """Raise SweepError unless ``overrides`` applied to ``params_text`` (as DVC applies them) give valid params."""
+    """Raise SweepError unless ``overrides`` applied to ``params_text`` (bytes; as DVC applies them) give valid params."""
     from dvc.exceptions import InvalidArgumentError
     from dvc.utils.hydra import apply_overrides
 
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "params.yaml"
-        path.write_text(params_text)
+        path.write_bytes(params_text)
         try:
             apply_overrides(path, list(overrides))
             params.load(path)
@@ -112,10 +110,13 @@ def experiment_name(overrides):
 
 
 def planned_experiments(sets, params_text):
-    """Map each experiment's name to its overrides, every combination checked against ``params_text``."""
+    """Map each experiment's name to its overrides, every combination checked against ``params_text`` (bytes)."""
     if not sets:
         raise SweepError("no -S values: give the grid as `dvc exp run -S` values, e.g. -S 'seed=0,1,2'")
-    values = yaml.safe_load(params_text)
+    try:
+        values = params.parse(params_text)  # YAML 1.2, as DVC and the stages read it
+    except params.ParamsError as error:
+        raise SweepError(f"the baseline's {error}") from None
     for text in sets:
         check_key(text, values)
     plan = {experiment_name(overrides): overrides for overrides in expand_grid(sets)}
@@ -131,23 +132,23 @@ def _first_line(error):
     return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
 
 
-def _git(*args):
-    return subprocess.run(["git", *args], capture_output=True, text=True, timeout=REMOTE_TIMEOUT_S)
+def _git(*args, text=True):
+    return subprocess.run(["git", *args], capture_output=True, text=text, timeout=REMOTE_TIMEOUT_S)
 
 
 def baseline(rev):
-    """The full hash of ``rev`` in the current repository and its params.yaml."""
-    commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    """The full hash of ``rev`` in the current repository and its params.yaml (bytes)."""
+    commit = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if commit.returncode != 0:
         raise SweepError(f"--rev {rev}: no such commit here; run the sweep from a clone of the project")
     sha = commit.stdout.strip()
-    return sha, _git("show", f"{sha}:params.yaml").stdout
+    return sha, _git("show", f"{sha}:params.yaml", text=False).stdout
 
 
 def remote_refs(git_remote):
     """Map each ref on ``git_remote`` to its commit; SweepError if it cannot be listed."""
     try:
-        listing = _git("ls-remote", git_remote)
+        listing = _git("ls-remote", "--", git_remote)
     except subprocess.TimeoutExpired:
         listing = subprocess.CompletedProcess([], 1, "", f"no answer within {REMOTE_TIMEOUT_S} s")
     if listing.returncode != 0:
@@ -335,10 +336,17 @@ def dispatch(experiments, args):
 # The command line ---------------------------------------------------------------------------
 
 
+def not_an_option(text):
+    """``text``, a value handed on to git or DVC, unless it begins with ``-`` (they would read it as an option)."""
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r}: begins with -, which git and DVC would read as an option")
+    return text
+
+
 def remote_option(text):
     """``KEY=VALUE`` as the pair ``(KEY, VALUE)``."""
     key, equals, value = text.partition("=")
-    if not equals or not key:
+    if not equals or not key or key.startswith("-"):
         raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, a `dvc remote modify` option such as"
                                          " keyfile=~/.ssh/id_ed25519")
     return key, value
@@ -354,12 +362,12 @@ def parse_arguments(argv=None):
     parser.add_argument("--scheduler-host", help="where --hosts' scheduler runs (default: the first host)")
     parser.add_argument("--ssh-config", help="SSH config for reaching --hosts (default: ~/.ssh/config)")
     parser.add_argument("--remote-python", help="Python of the venv on the hosts (default: this one's path)")
-    parser.add_argument("--git-remote", required=True, help="Git URL the hosts clone from and push experiments to")
-    parser.add_argument("--dvc-remote", required=True, help="DVC remote URL the hosts pull from and push to")
+    parser.add_argument("--git-remote", required=True, type=not_an_option, help="Git URL the hosts clone from and push experiments to")
+    parser.add_argument("--dvc-remote", required=True, type=not_an_option, help="DVC remote URL the hosts pull from and push to")
     parser.add_argument("--dvc-remote-option", action="append", default=[], type=remote_option, metavar="KEY=VALUE",
                         help="`dvc remote modify` option of --dvc-remote, e.g. keyfile=~/.ssh/id_ed25519")
-    parser.add_argument("--rev", default="HEAD", help="baseline commit, pushed to --git-remote (default: HEAD)")
-    parser.add_argument("--target", action="append", default=[], help="stage to reproduce (default: all)")
+    parser.add_argument("--rev", default="HEAD", type=not_an_option, help="baseline commit, pushed to --git-remote (default: HEAD)")
+    parser.add_argument("--target", action="append", default=[], type=not_an_option, help="stage to reproduce (default: all)")
     parser.add_argument("--workdir", default="~/digitclust-sweep", help="folder of the clones on each host")
     args = parser.parse_args(argv)
     if not args.hosts and not args.scheduler:
