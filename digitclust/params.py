@@ -201,6 +201,25 @@ def _check_clusters(params):
             )
 
 
+def check_fits(params, samples, path):
+    """Raise ParamsError if ``params`` ask more of the ``samples`` (N, ...) read from ``path`` than they hold.
+
+    The params check compares kmeans.k and UMAP's limits with data.train_size; a stage run by
+    hand on a file made with other params meets them here, before any fitting.
+    """
+    k, n = params["kmeans"]["k"], len(samples)
+    if k > n:
+        raise ParamsError(f"kmeans.k = {k}: more clusters than the {n} train samples in {path}; lower kmeans.k, or"
+                          " remake the file with `dvc repro`")
+    cluster = params.get("cluster")  # declared by the stages that embed with UMAP
+    if cluster and cluster["manifold"] == "umap" and cluster["umap"]["n_neighbors"] >= n:
+        raise ParamsError(f"cluster.umap.n_neighbors = {cluster['umap']['n_neighbors']}: must be below the {n} train"
+                          f" samples in {path}")
+    if cluster and cluster["manifold"] == "umap" and cluster["umap"]["n_components"] >= n - 1:
+        raise ParamsError(f"cluster.umap.n_components = {cluster['umap']['n_components']}: must be below the {n} train"
+                          f" samples in {path} - 1 (UMAP's spectral initialisation)")
+
+
 def _check_umap(params):
     """UMAP's limits on what it embeds: the test codes (the report's map) and, with manifold umap, the train codes.
 
