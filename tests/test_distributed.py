@@ -303,7 +303,7 @@ def test_no_hosts_stops_in_one_line(driver, local_git_remote):
     result = run_sweep_quietly(["-S", "seed=0", "--git-remote", local_git_remote, "--dvc-remote", str(repo)], repo)
     assert result.returncode == 2 and result.stdout == "False\n"
     assert result.stderr == ("error: python -m digitclust.sweep: no hosts: give --hosts HOST [HOST ...] (workers over"
-                             " SSH) or --scheduler tcp://HOST:PORT\n")
+                             " SSH) or --scheduler tls://HOST:PORT\n")
 
 
 def test_unreachable_remotes_stop_in_one_line(driver, local_git_remote, tmp_path):
