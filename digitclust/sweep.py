@@ -347,6 +347,7 @@ def ship_credentials(hosts, connect_options, folder, files):
     """Write ``files`` ({name: text}) into ``folder`` of the home on each host, readable by the user only.
 
     The texts go through the SSH connection's input, never a command line: `ps` on a host shows no key.
+    Where a host cannot be reached, those written are deleted again and SweepError names the host.
     """
     target = shlex.quote(folder)
 
@@ -357,6 +358,7 @@ def ship_credentials(hosts, connect_options, folder, files):
 
     failed = on_hosts(hosts, connect_options, write)
     if failed:
+        remove_credentials([host for host in hosts if host not in failed], connect_options, folder)
         host, error = next(iter(failed.items()))
         raise SweepError(f"--hosts {' '.join(hosts)}: could not start or reach Dask there ({host}: {_first_line(error)})")
 
@@ -386,8 +388,8 @@ def host_tls(args, hosts, connect_options):
     folder = TLS_FOLDER_PREFIX + secrets.token_hex(8)
     files = {"ca.pem": credentials["ca"], "scheduler.pem": credentials["scheduler"], "worker.pem": credentials["worker"]}
     distinct = list(dict.fromkeys(hosts))
+    ship_credentials(distinct, connect_options, folder, files)
     try:
-        ship_credentials(distinct, connect_options, folder, files)
         yield client_security(credentials), remote_tls_config(folder)
     finally:
         remove_credentials(distinct, connect_options, folder)
@@ -441,7 +443,8 @@ def cluster_client(args):
                       remote_python=args.remote_python or sys.executable) as cluster, \
                 Client(cluster, security=security) as client:
             client.wait_for_workers(len(args.hosts), timeout=REMOTE_TIMEOUT_S)
-            log_dashboard(client, hosts[0])
+            if args.dashboard:
+                log_dashboard(client, hosts[0])
             yield client
 
 
@@ -620,6 +623,8 @@ def check_security_arguments(parser, args):
 
 def prepare(args):
     """Check the input and the remotes; return the experiments to run and the names skipped."""
+    if args.tls_ca_file:
+        user_credentials(args)  # readable, and holding what they should
     sha, params_text = baseline(args.rev)
     plan = planned_experiments(args.sets, params_text)
     refs = remote_refs(args.git_remote)
