@@ -183,16 +183,19 @@ def wait_until_running(folder, timeout=120):
         time.sleep(0.2)
 
 
+def local_run(publisher, n_init):
+    """The scores of the experiment kmeans.n_init=``n_init`` of GRID run locally, with `dvc exp run -S`."""
+    dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
+    scores = json.loads((publisher / "metrics" / "scores.json").read_text())
+    run(["git", "checkout", "--", "."], cwd=publisher)
+    dvc("checkout", "--force", cwd=publisher)
+    return scores
+
+
 @pytest.fixture(scope="module")
 def local_scores(publisher):
     """The scores of each experiment of GRID run locally, with `dvc exp run -S`, by name."""
-    scores = {}
-    for name, n_init in zip(NAMES, (1, 3)):
-        dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
-        scores[name] = json.loads((publisher / "metrics" / "scores.json").read_text())
-        run(["git", "checkout", "--", "."], cwd=publisher)
-        dvc("checkout", "--force", cwd=publisher)
-    return scores
+    return {name: local_run(publisher, n_init) for name, n_init in zip(NAMES, (1, 3))}
 
 
 def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
@@ -448,16 +451,16 @@ def key_in_a_command_line():
 
 
 def test_a_sweep_over_tls_lets_no_stranger_in_and_keeps_its_dashboard_on_loopback(
-        remotes, driver, local_scores, ssh_server, tmp_path):
+        remotes, driver, publisher, ssh_server, tmp_path):
     """While a sweep runs: a Client without credentials, one with another CA's and one over plain TCP are refused;
     the dashboard answers on the scheduler host's loopback and not on another address of the machine; no
     process shows a key; the credentials sit in a folder of the user's only, deleted at the end."""
     from distributed.security import Security
 
     repo, env = driver
-    name = NAMES[1]
+    name = "cluster.manifold-none_kmeans.n_init-2"  # not on the Git remote yet, whichever test ran before
     before = tls_folders()
-    grid = ["-S", "kmeans.n_init=3", "-S", "cluster.manifold=none", "--dashboard"]
+    grid = ["-S", "kmeans.n_init=2", "-S", "cluster.manifold=none", "--dashboard"]
     with Hosts(tmp_path, ssh_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
                                                      env) as sweep:
         line = sweep.wait_for("scheduler at ")
@@ -495,7 +498,7 @@ def test_a_sweep_over_tls_lets_no_stranger_in_and_keeps_its_dashboard_on_loopbac
     subprocess.run([sys.executable, "-m", "dvc", "exp", "pull", remotes.git, name], cwd=repo, env=env, check=True)
     dvc("exp", "apply", name, cwd=repo)
     dvc("pull", cwd=repo)
-    assert json.loads((repo / "metrics" / "scores.json").read_text()) == local_scores[name]
+    assert json.loads((repo / "metrics" / "scores.json").read_text()) == local_run(publisher, 2)
     run(["git", "checkout", "--", "."], cwd=repo)
 
 
