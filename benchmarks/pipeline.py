@@ -72,7 +72,7 @@ def run_stage(name, command, cwd):
 
 def write_changes(folder, changes):
     """Apply dotted-key ``changes`` (values, not text) to ``folder``/params.yaml; return the new params."""
-    values = yaml.safe_load((folder / "params.yaml").read_text())
+    values = params.parse((folder / "params.yaml").read_bytes())  # YAML 1.2, as DVC and the stages read it
     for key, value in changes.items():
         params.set_value(values, key, value)
     (folder / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
@@ -81,7 +81,10 @@ def write_changes(folder, changes):
 
 def checked_changes(changes):
     """Dotted-key ``changes`` (text) as values; exits with one line naming the problem unless they give valid params."""
-    changes = {key: yaml.safe_load(value) for key, value in changes.items()}
+    try:  # YAML 1.2, as `dvc exp run -S` reads a value: 1e-3 is a number
+        changes = {key: params.parse(value.encode(), f"-S {key}") for key, value in changes.items()}
+    except params.ParamsError as error:
+        sys.exit(f"error: {error}")
     values = params.load(ROOT / "params.yaml")
     for key, value in changes.items():
         try:

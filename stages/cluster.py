@@ -9,6 +9,7 @@ import numpy as np
 from digitclust import errors
 from digitclust.method import clustering
 from digitclust.pipeline import quiet, stage, storage
+from digitclust.pipeline.params import check_fits
 
 
 def main(params, args):
@@ -17,6 +18,7 @@ def main(params, args):
     stage.log.info("read codes %s (train) and %s (test) from %s", train.shape, test.shape, args.codes)
     if not (np.isfinite(train).all() and np.isfinite(test).all()):
         raise errors.PipelineError(f"{args.codes}: some codes are not finite numbers; retrain the autoencoder")
+    check_fits(params, train, args.codes)
     if params["cluster"]["manifold"] == "umap":
         quiet.import_quietly("umap", "umap.umap_")  # umap imports TensorFlow
         from digitclust.method import embedding

@@ -8,18 +8,23 @@ folder, both reached over SSH through a further sshd.
 """
 
 import json
+import os
+import pwd
 import shutil
+import socket
+import stat
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
 from helpers import ROOT, dvc, environment, run
-from remote_helpers import SSHD, ClosedPort, SSHServer, add_remote, clone, lock_hashes, md5, push
+from remote_helpers import LOOPBACK, SSHD, ClosedPort, SSHServer, add_remote, clone, lock_hashes, md5, push
 
 # kmeans.n_init reruns baseline, cluster and evaluate only; without UMAP (FIXED) cluster takes a second.
 GRID = ["-S", "kmeans.n_init=1,3", "-S", "cluster.manifold=none"]
@@ -183,16 +188,19 @@ def metrics_files(repo):
     return {path.name: json.loads(path.read_text()) for path in sorted((repo / "metrics").glob("*.json"))}
 
 
+def local_run(publisher, n_init):
+    """The metrics files of the experiment kmeans.n_init=``n_init`` of GRID run locally, with `dvc exp run -S`."""
+    dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
+    scores = metrics_files(publisher)
+    run(["git", "checkout", "--", "."], cwd=publisher)
+    dvc("checkout", "--force", cwd=publisher)
+    return scores
+
+
 @pytest.fixture(scope="module")
 def local_scores(publisher):
     """The scores of each experiment of GRID run locally, with `dvc exp run -S`, by name."""
-    scores = {}
-    for name, n_init in zip(NAMES, (1, 3)):
-        dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
-        scores[name] = metrics_files(publisher)
-        run(["git", "checkout", "--", "."], cwd=publisher)
-        dvc("checkout", "--force", cwd=publisher)
-    return scores
+    return {name: local_run(publisher, n_init) for name, n_init in zip(NAMES, (1, 3))}
 
 
 def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
@@ -270,7 +278,7 @@ def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_las
 def run_sweep_quietly(arguments, cwd, env=None):
     """`python -m digitclust.sweep` with ``arguments``; its stdout says whether it imported Dask."""
     code = ("import atexit, sys; atexit.register(lambda: print('distributed' in sys.modules));"
-            " from digitclust.sweep import main; main()")
+            " from digitclust.sweep.driver import main; main()")
     return subprocess.run([sys.executable, "-c", code, *arguments], cwd=cwd, env=env or environment(),
                           capture_output=True, text=True)
 
@@ -291,12 +299,23 @@ def local_git_remote(driver, tmp_path_factory):
     (["-S", "kmeans=3"], "error: -S kmeans=3: kmeans is a section of params.yaml; set one of its keys: k, n_init,"),
     (["-S", "kmeans.n_init=2,0"], "error: -S kmeans.n_init=0: kmeans.n_init = 0: expected an integer >= 1"),
     ([], "error: no -S values: give the grid as `dvc exp run -S` values, e.g. -S 'seed=0,1,2'"),
+    (["-S", "seed=0", "--scheduler", "tcp://10.0.0.5:8786"], "error: python -m digitclust.sweep: --scheduler"
+     " tcp://10.0.0.5:8786: plain tcp:// lets anyone who reaches it run code on its workers; start the scheduler with TLS"),
+    (["-S", "seed=0", "--scheduler", "10.0.0.5:8786"], "error: python -m digitclust.sweep: --scheduler 10.0.0.5:8786:"
+     " plain tcp:// lets anyone"),
+    (["-S", "seed=0", "--scheduler", "tls://10.0.0.5:8786"], "error: python -m digitclust.sweep: --scheduler"
+     " tls://10.0.0.5:8786: no credentials: give --tls-ca-file and --tls-cert"),
+    (["-S", "seed=0", "--tls-ca-file", "ca.pem"], "error: python -m digitclust.sweep: --tls-ca-file and --tls-cert go"
+     " together"),
+    (["-S", "seed=0", "--insecure"], "error: python -m digitclust.sweep: --insecure: only for a --scheduler tcp://"),
+    (["-S", "seed=0", "--tls-ca-file", "nowhere/ca.pem", "--tls-cert", "nowhere/c.pem"],
+     "error: --tls-cert nowhere/c.pem: cannot read it (No such file or directory)"),
     (["-S", "seed=0", "--dvc-remote-option", "keyfile"], "error: python -m digitclust.sweep: argument"
      " --dvc-remote-option: 'keyfile': expected KEY=VALUE, a `dvc remote modify` option such as keyfile="),
 ])
 def test_bad_input_stops_in_one_line_before_dask_is_imported(arguments, message, driver, local_git_remote):
     repo, _ = driver
-    hosts = [] if "--hosts" in arguments else ["--hosts", "nowhere"]
+    hosts = [] if "--hosts" in arguments or "--scheduler" in arguments else ["--hosts", "nowhere"]
     result = run_sweep_quietly([*arguments, *hosts, "--git-remote", local_git_remote, "--dvc-remote", str(repo)], repo)
     assert result.returncode != 0
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
@@ -308,7 +327,7 @@ def test_no_hosts_stops_in_one_line(driver, local_git_remote):
     result = run_sweep_quietly(["-S", "seed=0", "--git-remote", local_git_remote, "--dvc-remote", str(repo)], repo)
     assert result.returncode == 2 and result.stdout == "False\n"
     assert result.stderr == ("error: python -m digitclust.sweep: no hosts: give --hosts HOST [HOST ...] (workers over"
-                             " SSH) or --scheduler tcp://HOST:PORT\n")
+                             " SSH) or --scheduler tls://HOST:PORT\n")
 
 
 def test_unreachable_remotes_stop_in_one_line(driver, local_git_remote, tmp_path):
@@ -339,7 +358,7 @@ def test_a_baseline_missing_from_the_git_remote_stops_in_one_line(driver, local_
 
 
 def test_experiment_names_are_valid_git_refs_and_distinct():
-    from digitclust.sweep import experiment_name
+    from digitclust.sweep.driver import experiment_name
 
     overrides = [("seed=0", "kmeans.n_init=3"), ("data.dataset=fashion_mnist",), ("autoencoder.learning_rate=1e-05",),
                  ("data.datasets.mnist.sources=[{kind: npm, package: 'a b'}]",), ("seed=0", "kmeans.n_init=3..lock")]
@@ -364,19 +383,31 @@ def test_an_unreachable_host_stops_in_one_line(driver, local_git_remote, tmp_pat
 
 
 def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, publisher, tmp_path):
-    """`--scheduler`: a Dask cluster started beforehand (here a local one); plain paths as both remotes."""
+    """`--scheduler`: a Dask cluster started beforehand (here a local one, over TLS with the user's own CA and
+    certificates, given as files); plain paths as both remotes."""
     from distributed import LocalCluster
+    from distributed.security import Security
+
+    from digitclust.sweep.driver import sweep_credentials
 
     repo, _ = driver
+    pems = sweep_credentials()  # the user's own CA, as far as this sweep knows
+    for role, text in pems.items():
+        (tmp_path / f"{role}.pem").write_text(text)
+    security = Security(require_encryption=True, tls_ca_file=str(tmp_path / "ca.pem"),
+                        tls_scheduler_cert=str(tmp_path / "scheduler.pem"), tls_worker_cert=str(tmp_path / "worker.pem"),
+                        tls_client_cert=str(tmp_path / "client.pem"))
     git_remote, dvc_remote = tmp_path / "project.git", tmp_path / "dvc"
     run(["git", "init", "-q", "--bare", str(git_remote)], cwd=tmp_path)
     run(["git", "push", "-q", str(git_remote), "HEAD:refs/heads/main"], cwd=repo)
     push(publisher, "folder-storage", dvc_remote)
     name = "cluster.manifold-none_kmeans.n_init-4"
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0", security=security) as cluster:
+        assert cluster.scheduler_address.startswith("tls://")
         result = subprocess.run(
             [sys.executable, "-m", "digitclust.sweep", "-S", "kmeans.n_init=4", "-S", "cluster.manifold=none",
-             "--scheduler", cluster.scheduler_address, "--git-remote", str(git_remote), "--dvc-remote", str(dvc_remote),
+             "--scheduler", cluster.scheduler_address, "--tls-ca-file", str(tmp_path / "ca.pem"),
+             "--tls-cert", str(tmp_path / "client.pem"), "--git-remote", str(git_remote), "--dvc-remote", str(dvc_remote),
              "--workdir", str(tmp_path / "work"), "--target", TARGET], cwd=repo, env=environment(),
             capture_output=True, text=True)
 
@@ -384,3 +415,106 @@ def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, pub
     assert f"{name}: finished on " in result.stderr and "1 finished, 0 failed, 0 skipped" in result.stderr
     assert f"/{name}\n" in run(["git", "ls-remote", str(git_remote)], cwd=tmp_path).stdout
     assert list((tmp_path / "work").iterdir()) == [], "a finished experiment's folder stays"
+
+
+# TLS with mutual authentication, and nothing listening where it need not
+
+
+def other_address():
+    """An IPv4 address of this machine other than 127.0.0.1 (127.0.0.2, also the machine's, where there is none)."""
+    addresses = [each.address for addresses in psutil.net_if_addrs().values() for each in addresses
+                 if each.family == socket.AF_INET and each.address != LOOPBACK]
+    return addresses[0] if addresses else "127.0.0.2"
+
+
+def refused(address, security=None):
+    """The error that connecting a Client to ``address`` with ``security`` met; fails if it was let in."""
+    from distributed import Client
+
+    try:
+        client = Client(address, security=security, timeout=5)
+    except (OSError, ValueError, TypeError) as error:  # TimeoutError is an OSError
+        return error
+    client.close()
+    raise AssertionError(f"a Client with {security!r} connected to {address}")
+
+
+def tls_folders():
+    """The folders of sweep credentials in the home of this user, where the hosts' SSH sessions start."""
+    from digitclust.sweep.driver import TLS_FOLDER_PREFIX
+
+    return sorted(Path(pwd.getpwuid(os.getuid()).pw_dir).glob(f"{TLS_FOLDER_PREFIX}*"))
+
+
+def key_in_a_command_line():
+    """The command line or environment of a process of this user that holds a PEM private key or certificate."""
+    for process in psutil.process_iter(["cmdline", "environ", "username"]):
+        texts = [" ".join(process.info["cmdline"] or []), *(process.info["environ"] or {}).values()]
+        if any("PRIVATE KEY" in text or "BEGIN CERTIFICATE" in text for text in texts):
+            return process.info["cmdline"]
+    return None
+
+
+def test_a_sweep_over_tls_lets_no_stranger_in_and_keeps_its_dashboard_on_loopback(
+        remotes, driver, publisher, ssh_server, tmp_path):
+    """While a sweep runs: a Client without credentials, one with another CA's and one over plain TCP are refused;
+    the dashboard answers on the scheduler host's loopback and not on another address of the machine; no
+    process shows a key; the credentials sit in a folder of the user's only, deleted at the end."""
+    from distributed.security import Security
+
+    repo, env = driver
+    name = "cluster.manifold-none_kmeans.n_init-2"  # not on the Git remote yet, whichever test ran before
+    before = tls_folders()
+    grid = ["-S", "kmeans.n_init=2", "-S", "cluster.manifold=none", "--dashboard"]
+    with Hosts(tmp_path, ssh_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
+                                                     env) as sweep:
+        line = sweep.wait_for("scheduler at ")
+        assert line and " over TLS, mutual authentication" in line, sweep.finish()[1]
+        address = line.split("scheduler at ")[1].split(",")[0]
+        assert address.startswith("tls://"), line
+        dashboard = sweep.wait_for("dashboard on ")
+        port = int(dashboard.split(", port ")[1].split(":")[0])
+        assert sweep.wait_for(STARTED), sweep.finish()[1]
+
+        strangers = {
+            "no credentials": refused(address),
+            "plain TCP": refused(address.replace("tls://", "tcp://")),
+            "another CA": refused(address, Security.temporary()),
+        }
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/health", timeout=5) as answer:
+            assert answer.status == 200 and answer.read() == b"ok"
+        with pytest.raises(OSError):
+            socket.create_connection((other_address(), port), timeout=5).close()
+        leaked = key_in_a_command_line()
+        [folder] = [each for each in tls_folders() if each not in before]
+        modes = {each.name: stat.S_IMODE(each.stat().st_mode) for each in [folder, *folder.iterdir()]}
+        returncode, output = sweep.finish()
+
+    assert returncode == 0, output
+    assert f"{name}: finished on " in output and "1 finished, 0 failed, 0 skipped" in output, output
+    assert all(strangers.values()), strangers
+    assert leaked is None, leaked
+    assert modes == {folder.name: 0o700, "ca.pem": 0o600, "scheduler.pem": 0o600, "worker.pem": 0o600}, modes
+    assert tls_folders() == before, "the sweep left its TLS keys behind"
+    assert f"ssh -N -L 8787:127.0.0.1:{port} host-scheduler" in dashboard, dashboard
+    for text in ("PRIVATE KEY", "BEGIN CERTIFICATE"):
+        assert text not in output, output
+    add_remote(repo, "storage", remotes.dvc, default=True, keyfile=ssh_server.keyfile)
+    subprocess.run([sys.executable, "-m", "dvc", "exp", "pull", remotes.git, name], cwd=repo, env=env, check=True)
+    dvc("exp", "apply", name, cwd=repo)
+    dvc("pull", cwd=repo)
+    assert metrics_files(repo) == local_run(publisher, 2)
+    run(["git", "checkout", "--", "."], cwd=repo)
+
+
+def test_a_plain_tcp_scheduler_with_insecure_is_warned_of(driver, local_git_remote, tmp_path):
+    repo, _ = driver
+    with ClosedPort() as closed:
+        result = run_sweep_quietly(["-S", "seed=0", "--scheduler", f"tcp://127.0.0.1:{closed.port}", "--insecure",
+                                    "--git-remote", local_git_remote, "--dvc-remote", str(tmp_path)], repo)
+    warning, error = result.stderr.splitlines()
+    assert warning.endswith(f"--insecure: the scheduler at tcp://127.0.0.1:{closed.port} speaks plain TCP,"
+                            " unauthenticated and unencrypted: anyone who reaches it can run any code on its workers,"
+                            " as their user"), result.stderr
+    assert error.startswith(f"error: --scheduler tcp://127.0.0.1:{closed.port}: could not start or reach Dask there")
+    assert result.returncode == 1

@@ -77,7 +77,7 @@ def test_queued_sweep_runs_both_experiments_and_shows_them_by_purity(repo):
 
 def test_a_queued_experiment_runs_the_code_of_its_own_snapshot(repo):
     dvc("exp", "run", "--queue", "--name", "snapshot", "-S", "kmeans.n_init=1", "-S", FIXED, TARGET, cwd=repo)
-    metrics = repo / "digitclust" / "metrics.py"
+    metrics = repo / "digitclust" / "method" / "metrics.py"
     edited = metrics.read_text().replace('"purity": purity(table),', '"purity": -1.0,')
     assert edited != metrics.read_text()
     metrics.write_text(edited)  # after queueing: the experiment's snapshot has the original code

