@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny IDX datasets whose checksums the tests register, the tiny repository run once, its publisher clone and an sshd on loopback.
+"""Shared fixtures: tiny IDX datasets whose checksums the tests register, the tiny repository run once, its
+publisher clone and an sshd on loopback.
 
 Also: the marker ``slow`` on every test in tests/slow, and test data (bar images) that tests in two folders use.
 """
@@ -37,8 +38,10 @@ def pytest_collection_modifyitems(config, items):
         if SLOW in item.path.parents:
             item.add_marker(pytest.mark.slow)
         elif needs := sorted(SLOW_FIXTURES.intersection(item.fixturenames)):
-            raise pytest.UsageError(f"{item.nodeid} uses {', '.join(needs)}: move it to tests/slow/, or the fast tests "
-                                    "(make test-fast) get slow")
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {', '.join(needs)}: move it to tests/slow/, or the fast tests "
+                "(make test-fast) get slow"
+            )
 
 
 def idx_bytes(array):
@@ -74,7 +77,7 @@ def bars(n, rng):
     """``n`` images (N, 28, 28) of a vertical or a horizontal bar at a random place, and which (N,) each is."""
     kinds = rng.integers(0, 2, n)
     images = np.zeros((n, 28, 28), np.float32)
-    for image, kind, place, start in zip(images, kinds, rng.integers(6, 22, n), rng.integers(2, 10, n)):
+    for image, kind, place, start in zip(images, kinds, rng.integers(6, 22, n), rng.integers(2, 10, n), strict=True):
         if kind:
             image[place - 1 : place + 2, start : start + 16] = 1
         else:
@@ -83,7 +86,7 @@ def bars(n, rng):
 
 
 def write_bars(folder, flipped_share):
-    """Bar images in ``folder``/inputs.npz; clusters.npz holds their kinds with ``flipped_share`` of the train ones wrong."""
+    """Bar images in ``folder``/inputs.npz; clusters.npz their kinds, ``flipped_share`` of the train ones wrong."""
     rng = np.random.default_rng(0)
     (train, train_kinds), (test, test_kinds) = bars(600, rng), bars(100, rng)
     clusters = train_kinds.copy()
