@@ -36,10 +36,10 @@ test: $(VENV)/.installed-test $(VENV)/.installed-jax
 	scripts/test-deps
 	$(ACTIVATE) && python -m pytest
 
-# All three checks run, and it fails if any does.
+# All three checks run, and it fails if any does. `ruff format --diff .` shows what the formatter would change.
 lint: $(VENV)/.installed-test
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
-	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/ruff format --check --output-format concise . || status=1; \
 	$(VENV)/bin/mypy || status=1; \
 	exit $$status
