@@ -1,12 +1,18 @@
-"""Shared fixtures: tiny IDX datasets and their checksums, the tiny repository run once, its publisher clone and an sshd on loopback."""
+"""Shared fixtures: tiny IDX datasets and their checksums, the tiny repository run once, its publisher clone
+and an sshd on loopback.
+
+Also: the marker ``slow`` on every test in tests/slow, and test data (bar images) that tests in two folders use.
+"""
 
 import gzip
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from digitclust.datasets import idx
+from digitclust.pipeline import storage
 from helpers import commit, copy_project, dvc
 from remote_helpers import SSHD, SSHServer, clone, fetch_from_origin
 
@@ -21,6 +27,22 @@ TINY = {
     "refine.epochs": 3,
     "refine.batch_size": 64,
 }
+
+# The tests in tests/slow are marked slow; `make test-fast` (pytest -m "not slow") leaves them out. These fixtures
+# cost minutes (a whole `dvc repro`) or need Debian's openssh-server, so only those tests may use them.
+SLOW = Path(__file__).parent / "slow"
+SLOW_FIXTURES = {"tiny_repo", "publisher", "ssh_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+        elif needs := sorted(SLOW_FIXTURES.intersection(item.fixturenames)):
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {', '.join(needs)}: move it to tests/slow/, or the fast tests "
+                "(make test-fast) get slow"
+            )
 
 
 def idx_bytes(array):
@@ -59,6 +81,30 @@ MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b6
 def checksums_of(arrays):
     """``{file name: SHA-256}`` of the four IDX files of ``arrays`` (and of the real mnist.npz), as params declare them."""
     return {idx.NPZ_FILE: MNIST_NPZ_SHA256, **{name: idx.sha256(idx_bytes(arrays[key])) for key, name in idx.IDX_FILES.items()}}
+
+
+def bars(n, rng):
+    """``n`` images (N, 28, 28) of a vertical or a horizontal bar at a random place, and which (N,) each is."""
+    kinds = rng.integers(0, 2, n)
+    images = np.zeros((n, 28, 28), np.float32)
+    for image, kind, place, start in zip(images, kinds, rng.integers(6, 22, n), rng.integers(2, 10, n), strict=True):
+        if kind:
+            image[place - 1 : place + 2, start : start + 16] = 1
+        else:
+            image[start : start + 16, place - 1 : place + 2] = 1
+    return images, kinds
+
+
+def write_bars(folder, flipped_share):
+    """Bar images in ``folder``/inputs.npz; clusters.npz their kinds, ``flipped_share`` of the train ones wrong."""
+    rng = np.random.default_rng(0)
+    (train, train_kinds), (test, test_kinds) = bars(600, rng), bars(100, rng)
+    clusters = train_kinds.copy()
+    flipped = rng.random(len(clusters)) < flipped_share
+    clusters[flipped] = 1 - clusters[flipped]
+    storage.save_npz(folder / "inputs.npz", x_train=train, x_test=test)
+    storage.save_npz(folder / "clusters.npz", train=clusters.astype(np.int32), test=test_kinds.astype(np.int32))
+    return train_kinds, test_kinds, flipped
 
 
 @pytest.fixture

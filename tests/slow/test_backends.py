@@ -3,9 +3,9 @@
 
 import numpy as np
 
+from conftest import write_bars
 from digitclust.pipeline import storage
 from helpers import OWN_LOG_LINE, run_stage, stage_folder
-from test_refine import write_bars
 
 
 

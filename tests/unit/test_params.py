@@ -7,7 +7,7 @@ import yaml
 
 from digitclust.pipeline import params, resources
 
-DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+DEFAULTS = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())
 GIB = 2**30
 INF, NAN = yaml.safe_load(".inf"), yaml.safe_load(".nan")  # what params.yaml's .inf and .nan load as
 
@@ -39,7 +39,7 @@ def assert_refused(changed, message):
 
 
 def test_the_committed_params_are_valid():
-    assert params.load(Path(__file__).parents[1] / "params.yaml") == DEFAULTS
+    assert params.load(Path(__file__).parents[2] / "params.yaml") == DEFAULTS
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_a_dataset_declared_in_params_can_be_chosen():
 
 
 def test_a_yaml_infinity_is_refused(tmp_path):
-    text = (Path(__file__).parents[1] / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: .inf")
+    text = (Path(__file__).parents[2] / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: .inf")
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(params.ParamsError, match="autoencoder.learning_rate = inf: expected a number > 0 and finite"):
         params.load(tmp_path / "params.yaml")

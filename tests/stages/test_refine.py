@@ -2,34 +2,11 @@
 
 import numpy as np
 
+from conftest import write_bars
 from digitclust.pipeline import storage
 from helpers import OWN_LOG_LINE, run_stage, stage_folder
 
 SMALL = {"refine.epochs": 6, "refine.batch_size": 32}
-
-
-def bars(n, rng):
-    """``n`` images (N, 28, 28) of a vertical or a horizontal bar at a random place, and which (N,) each is."""
-    kinds = rng.integers(0, 2, n)
-    images = np.zeros((n, 28, 28), np.float32)
-    for image, kind, place, start in zip(images, kinds, rng.integers(6, 22, n), rng.integers(2, 10, n)):
-        if kind:
-            image[place - 1 : place + 2, start : start + 16] = 1
-        else:
-            image[start : start + 16, place - 1 : place + 2] = 1
-    return images, kinds
-
-
-def write_bars(folder, flipped_share):
-    """Bar images in ``folder``/inputs.npz; clusters.npz holds their kinds with ``flipped_share`` of the train ones wrong."""
-    rng = np.random.default_rng(0)
-    (train, train_kinds), (test, test_kinds) = bars(600, rng), bars(100, rng)
-    clusters = train_kinds.copy()
-    flipped = rng.random(len(clusters)) < flipped_share
-    clusters[flipped] = 1 - clusters[flipped]
-    storage.save_npz(folder / "inputs.npz", x_train=train, x_test=test)
-    storage.save_npz(folder / "clusters.npz", train=clusters.astype(np.int32), test=test_kinds.astype(np.int32))
-    return train_kinds, test_kinds, flipped
 
 
 def test_the_classifier_moves_wrongly_clustered_images_to_their_kind(tmp_path):

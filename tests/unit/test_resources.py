@@ -8,7 +8,7 @@ import yaml
 from conftest import TINY
 from digitclust.pipeline import params, resources
 
-DEFAULTS = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+DEFAULTS = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())
 GIB = 2**30
 # Peak memory of the default stages, measured (with the libraries, which the estimates leave out).
 MEASURED_PEAK = {"train": 2.1 * GIB, "cluster": 1.1 * GIB, "refine": 1.7 * GIB}
