@@ -44,15 +44,16 @@ SAME_PYTHON = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).p
 
 
 def scored_methods(root=ROOT):
-    """The scored methods, in dvc.yaml's order: its one list, ``vars`` ``scored.methods``."""
-    entries = yaml.safe_load((Path(root) / "dvc.yaml").read_text())["vars"]
-    return next(entry["scored"]["methods"] for entry in entries if isinstance(entry, dict) and "scored" in entry)
+    """The scored methods of the run in ``root``: the names of its metrics/<method>.json, sorted."""
+    return sorted(path.stem for path in (Path(root) / "metrics").glob("*.json"))
 
 
 def read_scores(folder):
-    """``{method: {split: {score: value}}}`` from metrics/<method>.json of each scored method in ``folder``."""
-    return {method: json.loads((Path(folder) / "metrics" / f"{method}.json").read_text())
-            for method in scored_methods(folder)}
+    """``{method: {split: {score: value}}}`` from metrics/<method>.json (score, then split) of each scored method."""
+    scores = {method: json.loads((Path(folder) / "metrics" / f"{method}.json").read_text())
+              for method in scored_methods(folder)}
+    return {method: {split: {score: by_split[split] for score, by_split in values.items()} for split in ("train", "test")}
+            for method, values in scores.items()}
 
 
 def run_stage(name, command, cwd):

@@ -109,7 +109,7 @@ def measure(revision, changes, scratch):
         "dvc push": push_seconds,
         "dvc pull": pull_seconds,
     }
-    return figures, b"".join((project / "metrics" / f"{method}.json").read_bytes() for method in scored_methods())
+    return figures, b"".join((project / "metrics" / f"{method}.json").read_bytes() for method in scored_methods(project))
 
 
 def print_table(previous, current, revision):

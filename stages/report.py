@@ -1,7 +1,7 @@
 """Pictures that explain the clusters: a 2-D map of the codes, cluster centres, typical members, purity bars.
 
-The purity bars show every method named by ``--methods`` (dvc.yaml's list of scored methods),
-in that order, from its ``<metrics>/<method>.json``.
+The purity bars show every scored method of the metrics folder (``<method>.json``, as the
+evaluate stages write them), from the lowest test purity to the highest.
 
 Also the autoencoder's reconstructions, kept here rather than in the train stage so that
 every output of training is cached (and restorable from DVC's run cache).
@@ -19,7 +19,6 @@ from digitclust.pipeline import quiet, runtime, stage, storage
 from digitclust.report import plots
 
 
-METHODS = ("baseline", "autoencoder")  # the methods whose clusters are drawn
 SPLITS = ("train", "test")
 N_RECONSTRUCTED = 10
 
@@ -40,8 +39,8 @@ def draw_centres(params, args, decode, labels, assignments, codes, out):
     del train_images
     plots.image_grid([centroids], out / "centres_baseline.png", "baseline: K-Means centroids (cluster → majority digit)",
                      [""], names)
-    order, names = majority_order(labels, assignments["autoencoder"]["train"])
-    mean_codes = clustering.cluster_means(codes["train"], assignments["autoencoder"]["train"], k)[order]
+    order, names = majority_order(labels, assignments["clusters"]["train"])
+    mean_codes = clustering.cluster_means(codes["train"], assignments["clusters"]["train"], k)[order]
     decoded = decode(mean_codes)
     plots.image_grid([decoded], out / "centres_autoencoder.png", "autoencoder: decoded mean code of each cluster (cluster → majority digit)",
                      [""], names)
@@ -76,12 +75,20 @@ def map_codes(params, labels, clusters, codes, out):
     plots.code_map(embedding_2d, cluster_digits, labels, out / "map.png", "test codes, UMAP to 2-D (autoencoder method)")
 
 
+def read_purity(folder):
+    """``{method: {split: {"purity": value}}}`` of every ``<method>.json`` in ``folder``, lowest test purity first."""
+    scores = {path.stem: json.loads(path.read_text())["purity"] for path in sorted(Path(folder).glob("*.json"))}
+    ranked = sorted(scores, key=lambda method: scores[method]["test"])
+    return {method: {split: {"purity": scores[method][split]} for split in SPLITS} for method in ranked}
+
+
 def main(params, args):
     out = Path(args.output)
     labels = loading.load_labels(args.dataset)
     codes = storage.load_npz(args.codes)
-    assignments = {method: storage.load_npz(Path(args.assignments) / f"{method}.npz") for method in METHODS}
-    stage.log.info("read %s, %s, %s, %s and %s", args.dataset, args.codes, args.assignments, args.encoder, args.decoder)
+    assignments = {"baseline": storage.load_npz(args.baseline), "clusters": storage.load_npz(args.clusters)}
+    stage.log.info("read %s, %s, %s, %s, %s and %s", args.dataset, args.codes, args.baseline, args.clusters, args.encoder,
+                   args.decoder)
 
     runtime.use_backend(params["autoencoder"]["backend"])
     from digitclust.method import inference
@@ -94,14 +101,12 @@ def main(params, args):
     draw_centres(params, args, decode, labels["train"], assignments, codes, out)
     test_images, _ = loading.load_images(args.dataset, "test")
     draw_reconstructions(args, reconstruct, out)
-    draw_typical(params, test_images, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
-    map_codes(params, labels["test"], assignments["autoencoder"]["test"], codes["test"], out)
-    scores = {method: json.loads((Path(args.metrics) / f"{method}.json").read_text()) for method in args.methods}
-    ordered = {method: {split: scores[method][split] for split in SPLITS} for method in args.methods}
-    plots.score_bars(ordered, "purity", out / "purity.png")
+    draw_typical(params, test_images, labels["test"], assignments["clusters"]["test"], codes["test"], out)
+    map_codes(params, labels["test"], assignments["clusters"]["test"], codes["test"], out)
+    plots.score_bars(read_purity(args.metrics), "purity", out / "purity.png")
     stage.log.info("wrote the pictures in %s", out)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "inputs", "codes", "assignments", "encoder", "decoder", "metrics", "output",
-              lists=("methods",))
+    stage.run(main, __doc__, "dataset", "inputs", "codes", "baseline", "clusters", "encoder", "decoder", "metrics",
+              "output")

@@ -17,7 +17,7 @@ CACHED_OUTPUTS = (
     "data/dataset.npz",
     "data/inputs.npz",
     "data/assignments/baseline.npz",
-    "data/assignments/autoencoder.npz",
+    "data/assignments/autoencoder_kmeans.npz",
     "data/assignments/refined.npz",
     "data/codes.npz",
     "models/encoder.keras",

@@ -119,11 +119,8 @@ def check_paths(args):
                                        " then run the stage again")
 
 
-def run(main, description, *paths, lists=()):
+def run(main, description, *paths):
     """Parse ``paths`` from the command line, load params and call ``main(params, args)``.
-
-    Each name in ``lists`` is an option ``--<name>`` taking one or more values (as DVC writes
-    a list of dvc.yaml's ``vars`` interpolated into a command).
 
     ``main`` sees only the params its stage declares in dvc.yaml (the stage is named
     after the script's file, ``stages/<name>.py``); reading any other key raises ``UndeclaredParam``.
@@ -135,8 +132,6 @@ def run(main, description, *paths, lists=()):
     parser = OneLineParser(description=description)
     for path in paths:
         parser.add_argument(path)
-    for name in lists:
-        parser.add_argument(f"--{name}", nargs="+", required=True)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)
     name = Path(sys.argv[0]).stem

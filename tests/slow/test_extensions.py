@@ -1,5 +1,6 @@
 """Slow: the Python API page run as written, and the extension points (an encoder, a clustering method) through DVC."""
 
+import json
 import re
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_an_encoder_registered_in_encoders_py_alone_runs_through_the_pipeline(tm
     assert layers == "['image', 'flatten', 'shallow_hidden', 'code']"
     codes = storage.load_npz(project / "data/codes.npz")
     assert codes["train"].shape == (2000, 7) and codes["test"].shape == (500, 7)
-    assert storage.load_npz(project / "data/assignments/autoencoder.npz")["train"].shape == (2000,)
+    assert storage.load_npz(project / "data/assignments/autoencoder_kmeans.npz")["train"].shape == (2000,)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["autoencoder"]["architecture"] = "vae"
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -88,14 +89,17 @@ def test_an_encoder_registered_in_encoders_py_alone_runs_through_the_pipeline(tm
 
 def test_a_gaussian_mixture_clusters_the_embedding_through_dvc(tmp_path):
     project = copy_project(tmp_path, TINY)
-    dvc("exp", "run", "cluster", "-S", "cluster.method=gmm", "-S", "cluster.gmm.covariance_type=diag", cwd=project)
+    dvc("exp", "run", "evaluate@autoencoder_gmm", "-S", "cluster.method=gmm", "-S", "cluster.gmm.covariance_type=diag",
+        cwd=project)
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["cluster"]["method"] == "gmm"
     locked = yaml.safe_load((project / "dvc.lock").read_text())["stages"]["cluster"]["params"]["params.yaml"]
     assert locked["cluster"]["method"] == "gmm" and locked["cluster"]["gmm"]["covariance_type"] == "diag"
     with np.load(project / "data/dataset.npz") as dataset:
         labels = {"train": dataset["y_train"], "test": dataset["y_test"]}
-    assigned = storage.load_npz(project / "data/assignments/autoencoder.npz")
+    assigned = storage.load_npz(project / "data/assignments/autoencoder_gmm.npz")
     for split in ("train", "test"):
         assert len(set(assigned[split].tolist())) == 10
         assert metrics.scores(labels[split], assigned[split])["purity"] > 0.7  # raw pixels give about 0.55
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=project).stdout)[""]["data"]
+    assert "metrics/autoencoder_gmm.json" in shown and "metrics/autoencoder_kmeans.json" not in shown  # its own row

@@ -1,15 +1,18 @@
 """Extending the pipeline through dvc.yaml alone, and what DVC's tables show first: slow, they run `dvc repro`."""
 
 import json
+import os
+import pty
+import re
 import shutil
-import subprocess
 import sys
 
+import pytest
 import yaml
 
 from helpers import dvc, environment
 
-METHODS = ["refined", "autoencoder", "baseline"]  # dvc.yaml's scored methods, the default first
+METHODS = ["refined", "autoencoder_kmeans", "baseline"]  # dvc.yaml's scored methods, the default first
 SCORES = ["purity", "accuracy", "nmi", "ari"]
 
 
@@ -19,7 +22,7 @@ def test_metrics_show_has_one_file_per_scored_method(tiny_repo):
     assert methods == METHODS
     for method in METHODS:
         data = shown[f"metrics/{method}.json"]["data"]
-        assert list(data) == ["train", "test"] and all(list(data[split]) == SCORES for split in data)
+        assert list(data) == SCORES and all(list(data[score]) == ["train", "test"] for score in data)
 
 
 def test_exp_show_leads_with_the_purity_of_the_refined_method(tiny_repo):
@@ -27,12 +30,41 @@ def test_exp_show_leads_with_the_purity_of_the_refined_method(tiny_repo):
     metrics = shown[0]["data"]["metrics"]
     assert list(metrics)[0] == "metrics/refined.json"
     refined = metrics["metrics/refined.json"]["data"]
-    assert 0 < refined["train"]["purity"] <= 1 and 0 < refined["test"]["purity"] <= 1
+    assert 0 < refined["purity"]["train"] <= 1 and 0 < refined["purity"]["test"] <= 1
     assert "dvclive/metrics.json" in metrics and list(metrics)[-1] == "dvclive/metrics.json"
-    wide = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--no-pager"], cwd=tiny_repo, check=True,
-                          env={**environment(), "COLUMNS": "200"}, capture_output=True, text=True).stdout
-    header = wide.splitlines()[1].split()
-    assert header[2] == "metrics/refined.json:train.purity" and "loss" not in header and "step" not in header, wide
+
+
+def shown_in_a_terminal(repo, columns):
+    """What `dvc exp show` shows in a terminal ``columns`` wide: the left edge of each line of its pager.
+
+    In a terminal DVC draws the whole table into its pager (less -S, which cuts each line at
+    the terminal's edge); ``DVC_PAGER=cat`` gives the same lines, cut here.
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: dvc on a terminal
+        os.chdir(repo)
+        env = {**environment(), "COLUMNS": str(columns), "LINES": "40", "DVC_PAGER": "cat"}
+        os.execve(sys.executable, [sys.executable, "-m", "dvc", "exp", "show"], env)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.waitpid(pid, 0)
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", output.decode())
+    return [line[:columns] for line in text.splitlines()]
+
+
+def test_exp_show_in_a_120_column_terminal_shows_the_refined_purity_of_both_splits(tiny_repo):
+    header, row = [line.split() for line in shown_in_a_terminal(tiny_repo, 120)[1:4:2]]
+    assert header[:4] == ["Experiment", "Created", "metrics/refined.json:purity.train", "metrics/refined.json:purity.test"]
+    metrics = json.loads(dvc("metrics", "show", "--json", cwd=tiny_repo).stdout)[""]["data"]["metrics/refined.json"]
+    assert row[0] == "workspace" and [float(value) for value in row[2:4]] == [
+        pytest.approx(metrics["data"]["purity"][split], abs=1e-3) for split in ("train", "test")]
 
 
 def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path):
@@ -43,7 +75,7 @@ def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path
     copy["cmd"] = copy["cmd"].replace("data/assignments/baseline.npz", "data/assignments/pixels.npz")
     copy["outs"] = ["data/assignments/pixels.npz"]
     pipeline["stages"] = {"pixels": copy, **pipeline["stages"]}
-    pipeline["vars"][0]["scored"]["methods"].append("pixels")  # the one place that lists the scored methods
+    pipeline["stages"]["evaluate"]["foreach"].append("pixels")  # the one place that lists the scored methods
     (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
 
     log = dvc("repro", cwd=project).stdout

@@ -11,7 +11,7 @@ import pytest
 from helpers import dvc, environment
 from remote_helpers import clone, fetch_from_origin
 
-PURITY = "metrics/autoencoder.json:test.purity"
+PURITY = "metrics/autoencoder_kmeans.json:purity.test"
 # Two experiments by name, run up to TARGET (the metrics): kmeans.n_init reruns only baseline,
 # cluster and evaluate, and without UMAP (FIXED for both) cluster takes about a second.
 SWEEP = {"n-init-1": "kmeans.n_init=1", "n-init-3": "kmeans.n_init=3"}
@@ -70,7 +70,7 @@ def test_queued_sweep_runs_both_experiments_and_shows_them_by_purity(repo):
     assert not failed, "\n".join(dvc("queue", "logs", name, cwd=repo, check=False).stdout for name in failed)
     rows = [row for row in sorted_experiments(repo) if row["Experiment"] in SWEEP]
     assert {row["Experiment"]: row["kmeans.n_init"] for row in rows} == {"n-init-1": "1", "n-init-3": "3"}
-    purities = [float(row["autoencoder.test.purity"]) for row in rows]
+    purities = [float(row[PURITY]) for row in rows]
     assert all(0 < purity <= 1 for purity in purities)
     assert purities == sorted(purities, reverse=True)
 
@@ -87,5 +87,5 @@ def test_a_queued_experiment_runs_the_code_of_its_own_snapshot(repo):
 
     assert status["snapshot"] == "Success", dvc("queue", "logs", "snapshot", cwd=repo, check=False).stdout
     row = next(row for row in sorted_experiments(repo) if row["Experiment"] == "snapshot")
-    assert 0.3 < float(row["autoencoder.test.purity"]) <= 1
+    assert 0.3 < float(row[PURITY]) <= 1
     assert float(row["baseline.test.purity"]) > 0.3

@@ -189,7 +189,7 @@ def test_a_pipe_or_a_symlink_loop_where_a_stage_reads_a_file_is_one_line(tmp_pat
 @pytest.mark.parametrize("name, args, output", [
     ("fetch", ["data/dataset.npz"], "data/dataset.npz"),
     ("baseline", ["dataset.npz", "data/assignments/baseline.npz"], "data/assignments/baseline.npz"),
-    ("cluster", ["codes.npz", "data/assignments/autoencoder.npz"], "data/assignments/autoencoder.npz"),
+    ("cluster", ["codes.npz", "data/assignments/autoencoder_kmeans.npz"], "data/assignments/autoencoder_kmeans.npz"),
     ("train", ["inputs.npz", "models/encoder.keras", "models/decoder.keras", "live", "checkpoints"], "models/decoder.keras"),
     ("evaluate", ["dataset.npz", "refined.npz", "metrics/refined.json", "refined.csv", "refined.png"], "metrics/refined.json"),
 ])

@@ -58,8 +58,7 @@ def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
         ("encode", ["missing.npz", "encoder.keras", "codes.npz"]),
         ("cluster", ["missing.npz", "assignments.npz"]),
         ("refine", ["missing.npz", "clusters.npz", "refined.npz"]),
-        ("report", ["d.npz", "i.npz", "c.npz", "assignments", "e.keras", "d.keras", "metrics", "report",
-                    "--methods", "refined"]),
+        ("report", ["d.npz", "i.npz", "c.npz", "b.npz", "a.npz", "e.keras", "d.keras", "metrics", "report"]),
     ],
 )
 def test_a_stage_that_loads_keras_or_umap_says_only_its_error_on_stderr(tmp_path, name, args):
