@@ -67,11 +67,11 @@ def gmm(n, d, features_key, k, covariance_type):
                     "kmeans.k": 2 * n * k * FLOAT64 + k * d * FLOAT64})
 
 
-def clustering(p, n, d, features_key):
+def clustering(params, n, d, features_key):
     """``cluster.method`` on ``n`` points of ``d`` dimensions; a method without an estimate here counts as K-Means."""
-    if p["cluster"]["method"] == "gmm":
-        return gmm(n, d, features_key, p["kmeans"]["k"], p["cluster"]["gmm"]["covariance_type"])
-    return kmeans(n, d, features_key, p["kmeans"])
+    if params["cluster"]["method"] == "gmm":
+        return gmm(n, d, features_key, params["kmeans"]["k"], params["cluster"]["gmm"]["covariance_type"])
+    return kmeans(n, d, features_key, params["kmeans"])
 
 
 def umap(n, n_neighbors, n_components, components_key="cluster.umap.n_components"):
@@ -87,13 +87,13 @@ def umap(n, n_neighbors, n_components, components_key="cluster.umap.n_components
     })
 
 
-def train_stage(p, n, m):
+def train_stage(params, n, m):
     """Training on ``n`` train images, validating on ``m`` test ones.
 
     The weights, their gradients and the optimizer's two moments (Adam's), each layer's
     outputs and their gradients for one batch, and the copies of the images.
     """
-    config = p["autoencoder"]
+    config = params["autoencoder"]
     weights, activations = network(config["architecture"], config["code_size"])
     return Counter({
         "autoencoder.code_size": 4 * weights * FLOAT32,
@@ -109,25 +109,25 @@ def classifier_activations(k):
     return 3 * PIXELS + 26 * 26 * f + 13 * 13 * f + 11 * 11 * 2 * f + 5 * 5 * 2 * f + refinement.HIDDEN + k
 
 
-def refine_stage(p, n, m):
+def refine_stage(params, n, m):
     """Training the CNN on ``n`` train images, then relabelling both splits: copies of the images, a batch's
     outputs and their gradients (the weights, about a million numbers, are left out)."""
-    if not p["refine"]["enabled"]:
+    if not params["refine"]["enabled"]:
         return Counter()
-    batch = min(p["refine"]["batch_size"], n)
+    batch = min(params["refine"]["batch_size"], n)
     return Counter({
-        "refine.batch_size": 2 * batch * classifier_activations(p["kmeans"]["k"]) * FLOAT32,
+        "refine.batch_size": 2 * batch * classifier_activations(params["kmeans"]["k"]) * FLOAT32,
         "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
     })
 
 
-def encode_stage(p, n, m):
+def encode_stage(params, n, m):
     """Encoding one split at a time: the weights, a batch, the images and the codes.
 
     The codes of both splits stay, and Keras' per-batch outputs and their float32 copy
     add two more of the larger split's.
     """
-    config = p["autoencoder"]
+    config = params["autoencoder"]
     weights, activations = network(config["architecture"], config["code_size"])
     return Counter({
         "autoencoder.code_size": (weights + (n + m + 2 * max(n, m)) * config["code_size"]) * FLOAT32,
@@ -136,37 +136,37 @@ def encode_stage(p, n, m):
     })
 
 
-def baseline_stage(p, n, m):
+def baseline_stage(params, n, m):
     """K-Means on the train split's pixels, then assigning the test split's."""
-    return Counter({"data.train_size": m * PIXELS * FLOAT32}) + kmeans(n, PIXELS, "data.train_size", p["kmeans"])
+    return Counter({"data.train_size": m * PIXELS * FLOAT32}) + kmeans(n, PIXELS, "data.train_size", params["kmeans"])
 
 
-def cluster_stage(p, n, m):
+def cluster_stage(params, n, m):
     """The codes of both splits, UMAP on the train codes (unless the manifold is none), ``cluster.method``.
 
     Placing the test codes gathers the embedding of each one's train neighbours: (m, n_neighbors, n_components).
     """
-    code_size = p["autoencoder"]["code_size"]
+    code_size = params["autoencoder"]["code_size"]
     codes = Counter({"autoencoder.code_size": (n + m) * code_size * FLOAT32})
-    if p["cluster"]["manifold"] == "none":
-        return codes + clustering(p, n, code_size, "autoencoder.code_size")
-    config = p["cluster"]["umap"]
+    if params["cluster"]["manifold"] == "none":
+        return codes + clustering(params, n, code_size, "autoencoder.code_size")
+    config = params["cluster"]["umap"]
     k, d = config["n_neighbors"], config["n_components"]
     placing = Counter({
         "cluster.umap.n_neighbors": m * k * (INT64 + FLOAT64 + 2 * FLOAT32),  # neighbours, distances, weights
         "cluster.umap.n_components": m * k * d * FLOAT32,
     })
-    return codes + umap(n, k, d) + placing + clustering(p, n, d, "cluster.umap.n_components")
+    return codes + umap(n, k, d) + placing + clustering(params, n, d, "cluster.umap.n_components")
 
 
-def report_stage(p, n, m):
+def report_stage(params, n, m):
     """The images and codes of both splits, the autoencoder, and UMAP's 2-D map of the test codes."""
-    code_size = p["autoencoder"]["code_size"]
-    weights, _ = network(p["autoencoder"]["architecture"], code_size)
+    code_size = params["autoencoder"]["code_size"]
+    weights, _ = network(params["autoencoder"]["architecture"], code_size)
     return Counter({
         "data.train_size": (n + m) * PIXELS * FLOAT32,
         "autoencoder.code_size": (weights + (n + m) * code_size) * FLOAT32,
-    }) + umap(m, p["cluster"]["umap"]["n_neighbors"], REPORT_MAP_COMPONENTS, "data.test_size")
+    }) + umap(m, params["cluster"]["umap"]["n_neighbors"], REPORT_MAP_COMPONENTS, "data.test_size")
 
 
 STAGES = {
@@ -179,9 +179,9 @@ STAGES = {
 }
 
 
-def estimates(p, n_train, n_test):
+def estimates(params, n_train, n_test):
     """``{stage: Counter({params key: bytes})}`` for the stages that allocate by the params, in pipeline order."""
-    return {stage: estimate(p, n_train, n_test) for stage, estimate in STAGES.items()}
+    return {stage: estimate(params, n_train, n_test) for stage, estimate in STAGES.items()}
 
 
 def gib(n_bytes):
