@@ -26,7 +26,21 @@ _API = {
     "score": ("digitclust.method.metrics", "scores"),
 }
 
-__all__ = list(_API)
+__all__ = [  # the keys of _API, written out for type checkers and linters
+    "load_dataset",
+    "deskew",
+    "build_autoencoder",
+    "register_architecture",
+    "fit_autoencoder",
+    "encode",
+    "embed",
+    "cluster",
+    "kmeans",
+    "gmm",
+    "register_clustering",
+    "refine",
+    "score",
+]
 
 if TYPE_CHECKING:
     from digitclust.api import load_dataset

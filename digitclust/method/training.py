@@ -97,7 +97,7 @@ def _fit_data(images: np.ndarray, targets: np.ndarray, batch_size: int,
     options.autotune.enabled = False
     options.threading.private_threadpool_size = 1
 
-    def batches(pair):
+    def batches(pair: tuple[np.ndarray, np.ndarray]) -> Any:
         return tf.data.Dataset.from_tensor_slices(pair).batch(batch_size).with_options(options)
 
     return {"x": batches((images, targets)), "validation_data": None if validation is None else batches(validation)}

@@ -14,8 +14,9 @@ def test_plots_diff_shows_both_revisions(tiny_repo, tmp_path):
     commit(project, "three k-means restarts")
     shown = json.loads(dvc("plots", "diff", "HEAD~1", "--json", "--split", cwd=project).stdout)
     assert not shown.get("errors"), shown["errors"]
-    for plot_id in ("plots/confusion/baseline.csv", "plots/confusion/autoencoder_kmeans.csv", "plots/confusion/refined.csv",
-                    "dvclive/plots/metrics/loss.tsv"):
+    counts = [f"plots/confusion/{method}.csv" for method in ("baseline", "autoencoder_kmeans", "refined")]
+    shares = [f"dvc.yaml::{plot_id}" for plot_id in counts]  # the folder's plot: each file with the share template
+    for plot_id in (*counts, *shares, "dvclive/plots/metrics/loss.tsv"):
         revisions = {rev for plot in shown["data"][plot_id] for rev in plot["revisions"]}
         assert revisions == {"HEAD~1", "workspace"}, (plot_id, revisions)
     images = [key for key in shown["data"] if key.endswith(".png")]

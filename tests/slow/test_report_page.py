@@ -15,7 +15,7 @@ from helpers import dvc
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CDN_SCRIPT = re.compile(r"https://cdn\.jsdelivr\.net/npm/([\w-]+)@([\d.]+)")
-VEGA_CHARTS = 5  # loss and validation loss per epoch (DVCLive), and the counts of each of 3 confusion matrices
+VEGA_CHARTS = 8  # loss and validation loss per epoch (DVCLive); counts and shares of each of 3 confusion matrices
 IMAGES = 9  # reconstructions, 3 heatmaps, purity bars, code map, 2 centre rows, typical members
 
 
