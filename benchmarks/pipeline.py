@@ -50,10 +50,14 @@ def scored_methods(root=ROOT):
 
 def read_scores(folder):
     """``{method: {split: {score: value}}}`` from metrics/<method>.json (score, then split) of each scored method."""
-    scores = {method: json.loads((Path(folder) / "metrics" / f"{method}.json").read_text())
-              for method in scored_methods(folder)}
-    return {method: {split: {score: by_split[split] for score, by_split in values.items()} for split in ("train", "test")}
-            for method, values in scores.items()}
+    scores = {
+        method: json.loads((Path(folder) / "metrics" / f"{method}.json").read_text())
+        for method in scored_methods(folder)
+    }
+    return {
+        method: {split: {score: by_split[split] for score, by_split in values.items()} for split in ("train", "test")}
+        for method, values in scores.items()
+    }
 
 
 def run_stage(name, command, cwd):
@@ -61,7 +65,9 @@ def run_stage(name, command, cwd):
     log = Path(cwd) / f"{name}.log"
     began = time.perf_counter()
     with open(log, "w") as log_file:
-        process = subprocess.Popen(command, shell=True, cwd=cwd, env=SAME_PYTHON, stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, shell=True, cwd=cwd, env=SAME_PYTHON, stdout=log_file, stderr=subprocess.STDOUT
+        )
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
@@ -143,7 +149,9 @@ def benchmark(changes, logs=None):
         with np.load(folder / "data" / "dataset.npz") as npz:
             sizes = len(npz["y_train"]), len(npz["y_test"])
         models = folder / "models"
-        throughput.report(models / "encoder.keras", models / "decoder.keras", (folder / "train.log").read_text(), *sizes)
+        throughput.report(
+            models / "encoder.keras", models / "decoder.keras", (folder / "train.log").read_text(), *sizes
+        )
         if logs:
             Path(logs).mkdir(parents=True, exist_ok=True)
             for name in rows:
@@ -174,13 +182,20 @@ def main():
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-sizes", type=int, nargs="*", default=[0], help="train images (0 = all)")
     add_set_option(parser)
-    parser.add_argument("--against", nargs="+", type=params_change, metavar="KEY=VALUE",
-                        help="after each run, run again with these params changes too, and print the ratio of the totals")
+    parser.add_argument(
+        "--against",
+        nargs="+",
+        type=params_change,
+        metavar="KEY=VALUE",
+        help="after each run, run again with these params changes too, and print the ratio of the totals",
+    )
     parser.add_argument("--logs", help="folder to keep each stage's log in (one subfolder per train size)")
     args = parser.parse_args()
     changes = dict(args.set)
-    runs = {size: {**changes, "data.train_size": str(size), "data.test_size": str(size // TEST_SHARE)} if size else changes
-            for size in args.train_sizes}
+    runs = {
+        size: {**changes, "data.train_size": str(size), "data.test_size": str(size // TEST_SHARE)} if size else changes
+        for size in args.train_sizes
+    }
     for sized in runs.values():
         checked_changes(sized)  # every run's params, before the first one starts
         checked_changes({**sized, **dict(args.against or [])})

@@ -24,8 +24,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline import (ROOT, OneLineParser, add_set_option, checked_changes, prepared_copy, read_scores, run_stage,
-                      write_changes)
+from pipeline import (
+    ROOT,
+    OneLineParser,
+    add_set_option,
+    checked_changes,
+    prepared_copy,
+    read_scores,
+    run_stage,
+    write_changes,
+)
 
 # Each variant undoes some pieces of the default's clusters, to show what each adds; the default's
 # refinement is scored as its own method, so the variants skip it.
@@ -41,7 +49,9 @@ SPLITS = ("train", "test")
 
 def scored_stages():
     """Names of dvc.yaml's stages from the one after fetch to evaluate, in order (the report left out)."""
-    return [name for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] if name not in ("fetch", "report")]
+    return [
+        name for name in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"] if name not in ("fetch", "report")
+    ]
 
 
 def run_methods(folder, stage_names, variants):
@@ -79,7 +89,9 @@ def summary_table(per_seed):
     for method in per_seed[0]:
         for split in SPLITS:
             values = {s: np.array([run[method][split][s] for run in per_seed]) for s in SCORES}
-            rows.append((method, split, {s: (v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0) for s, v in values.items()}))
+            rows.append(
+                (method, split, {s: (v.mean(), v.std(ddof=1) if len(v) > 1 else 0.0) for s, v in values.items()})
+            )
     return rows
 
 
@@ -98,10 +110,16 @@ def main():
     for seed in args.seeds:
         per_seed.append(run_seed(seed, args.variants, stage_names, dict(args.set)))
         clusters, refined = per_seed[-1]["default"], per_seed[-1]["refined"]
-        print(f"seed {seed}: purity train / test: default's clusters {clusters['train']['purity']:.4f} /"
-              f" {clusters['test']['purity']:.4f}, refined {refined['train']['purity']:.4f} / {refined['test']['purity']:.4f}",
-              flush=True)
-    print(f"\nseeds {' '.join(map(str, args.seeds))}; params changed: {dict(args.set) or 'none'}; mean ± sample standard deviation")
+        print(
+            f"seed {seed}: purity train / test: default's clusters {clusters['train']['purity']:.4f} /"
+            f" {clusters['test']['purity']:.4f}"
+            f", refined {refined['train']['purity']:.4f} / {refined['test']['purity']:.4f}",
+            flush=True,
+        )
+    print(
+        f"\nseeds {' '.join(map(str, args.seeds))}; params changed: {dict(args.set) or 'none'}"
+        f"; mean ± sample standard deviation"
+    )
     print("| method | split | " + " | ".join(SCORES) + " |")
     print("|---|---|" + "---|" * len(SCORES))
     for method, split, stats in summary_table(per_seed):

@@ -37,8 +37,11 @@ MIB = 2**20
 def dvc(*args, cwd):
     """Run a DVC command in ``cwd`` with this interpreter; exit with one line if it fails."""
     # PYTHONPATH: commits from before the stages ran as modules import the package from there.
-    env = {**os.environ, "PYTHONPATH": str(cwd),
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(cwd),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
     result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
@@ -55,8 +58,11 @@ def cached_outputs(dvc_file):
     """The outputs that ``dvc_file`` leaves in DVC's cache (all but those marked ``cache: false``)."""
     stages = yaml.safe_load(Path(dvc_file).read_text())["stages"].values()
     outs = [entry for stage in stages for entry in stage.get("outs", [])]
-    return {entry if isinstance(entry, str) else next(iter(entry)) for entry in outs
-            if isinstance(entry, str) or next(iter(entry.values())).get("cache", True)}
+    return {
+        entry if isinstance(entry, str) else next(iter(entry))
+        for entry in outs
+        if isinstance(entry, str) or next(iter(entry.values())).get("cache", True)
+    }
 
 
 def project_at(revision, folder):
@@ -86,8 +92,12 @@ def measure(revision, changes, scratch):
     repro_seconds = time.perf_counter() - began
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     cached = cached_outputs(project / "dvc.yaml")
-    sizes = {out["path"]: out["size"] for stage in lock["stages"].values() for out in stage.get("outs", [])
-             if out["path"] in cached}
+    sizes = {
+        out["path"]: out["size"]
+        for stage in lock["stages"].values()
+        for out in stage.get("outs", [])
+        if out["path"] in cached
+    }
     dvc("remote", "add", "-d", "local", str(remote), cwd=project)
     began = time.perf_counter()
     dvc("push", cwd=project)
@@ -109,7 +119,9 @@ def measure(revision, changes, scratch):
         "dvc push": push_seconds,
         "dvc pull": pull_seconds,
     }
-    return figures, b"".join((project / "metrics" / f"{method}.json").read_bytes() for method in scored_methods(project))
+    return figures, b"".join(
+        (project / "metrics" / f"{method}.json").read_bytes() for method in scored_methods(project)
+    )
 
 
 def print_table(previous, current, revision):
@@ -117,7 +129,9 @@ def print_table(previous, current, revision):
     print(f"| | format of {revision} | this checkout |")
     print("| --- | --- | --- |")
     for path in paths:
-        cells = [f"{run['outputs'][path] / MIB:.2f} MiB" if path in run["outputs"] else "-" for run in (previous, current)]
+        cells = [
+            f"{run['outputs'][path] / MIB:.2f} MiB" if path in run["outputs"] else "-" for run in (previous, current)
+        ]
         print(f"| `{path}` | {cells[0]} | {cells[1]} |")
     for key in ("cache growth", "remote"):
         print(f"| {key} | {previous[key] / MIB:.1f} MiB | {current[key] / MIB:.1f} MiB |")
@@ -131,8 +145,9 @@ def main():
     add_set_option(parser)
     args = parser.parse_args()
     changes = checked_changes(dict(args.set))
-    known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.previous}^{{commit}}"], cwd=ROOT,
-                           capture_output=True)
+    known = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{args.previous}^{{commit}}"], cwd=ROOT, capture_output=True
+    )
     if known.returncode != 0:
         parser.error(f"--previous {args.previous}: not a commit of this repository")
     with tempfile.TemporaryDirectory() as scratch:

@@ -24,10 +24,19 @@ from pathlib import Path
 
 from pipeline import OneLineParser, prepared_copy
 
-SMALL = {"data.train_size": "2000", "data.test_size": "500", "kmeans.n_init": "2", "autoencoder.epochs": "20",
-         "autoencoder.batch_size": "64", "cluster.umap.n_components": "5"}
-ENVIRONMENT = {**os.environ, "DVC_NO_ANALYTICS": "1",
-               "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+SMALL = {
+    "data.train_size": "2000",
+    "data.test_size": "500",
+    "kmeans.n_init": "2",
+    "autoencoder.epochs": "20",
+    "autoencoder.batch_size": "64",
+    "cluster.umap.n_components": "5",
+}
+ENVIRONMENT = {
+    **os.environ,
+    "DVC_NO_ANALYTICS": "1",
+    "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+}
 
 
 def run(command, cwd):
@@ -69,9 +78,22 @@ def timed_sweep(folder, project, workers, grid, target):
     shutil.copytree(folder / "project.git", run_folder / "project.git")
     shutil.copytree(folder / "dvc", run_folder / "dvc")
     with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster:
-        command = [sys.executable, "-m", "digitclust.sweep", *(f"-S{values}" for values in grid),
-                   "--scheduler", cluster.scheduler_address, "--git-remote", str(run_folder / "project.git"),
-                   "--dvc-remote", str(run_folder / "dvc"), "--workdir", str(run_folder / "work"), "--target", target]
+        command = [
+            sys.executable,
+            "-m",
+            "digitclust.sweep",
+            *(f"-S{values}" for values in grid),
+            "--scheduler",
+            cluster.scheduler_address,
+            "--git-remote",
+            str(run_folder / "project.git"),
+            "--dvc-remote",
+            str(run_folder / "dvc"),
+            "--workdir",
+            str(run_folder / "work"),
+            "--target",
+            target,
+        ]
         began = time.perf_counter()
         log = run(command, project).stderr
         seconds = time.perf_counter() - began

@@ -59,7 +59,7 @@ def matmul_gflops(size=2048, repeats=10):
 
 
 def report(encoder_path, decoder_path, train_log, train_images, val_images):
-    """Print the training throughput of the autoencoder saved as its two halves, the matrix-product speed and their ratio."""
+    """Print the training throughput of the saved autoencoder, the matrix-product speed and their ratio."""
     from digitclust.pipeline import quiet, storage
 
     quiet.import_quietly("keras")
@@ -69,5 +69,7 @@ def report(encoder_path, decoder_path, train_log, train_images, val_images):
     seconds = epoch_seconds(train_log)
     achieved = training_flops(model, train_images, val_images, len(seconds)) / sum(seconds) / 1e9
     peak = matmul_gflops()
-    print(f"  training   {achieved:8.1f} GFLOP/s over {len(seconds)} epochs ({sum(seconds):.0f} s); "
-          f"float32 matmul {peak:.1f} GFLOP/s; ratio {achieved / peak:.2f}")
+    print(
+        f"  training   {achieved:8.1f} GFLOP/s over {len(seconds)} epochs ({sum(seconds):.0f} s); "
+        f"float32 matmul {peak:.1f} GFLOP/s; ratio {achieved / peak:.2f}"
+    )

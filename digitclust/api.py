@@ -38,15 +38,21 @@ DEFAULT_DATASETS: dict[str, dict[str, Any]] = {
 FULL_SIZES = {"train": 60_000, "test": 10_000}
 
 
-def load_dataset(name: str = "mnist", *, train_size: int = 0, test_size: int = 0,
-                 sources: list[dict[str, str]] | None = None, sha256: dict[str, str] | None = None,
-                 timeout_s: float = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_dataset(
+    name: str = "mnist",
+    *,
+    train_size: int = 0,
+    test_size: int = 0,
+    sources: list[dict[str, str]] | None = None,
+    sha256: dict[str, str] | None = None,
+    timeout_s: float = 60,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fetch ``name`` (mnist or fashion_mnist) from the first source that works, every file checked by SHA-256.
 
     ``sources`` and ``sha256`` (each file's checksum) default to those of ``DEFAULT_DATASETS[name]``
-    (a relative ``idx_dir`` path is read from the current folder); ``timeout_s`` bounds each download. Keeps the first ``train_size``
-    train and ``test_size`` test images (0: all 60000 and 10000). Returns ``(train_images,
-    train_labels, test_images, test_labels)``: images float32 in [0, 1] of shape (N, 28, 28)
+    (a relative ``idx_dir`` path is read from the current folder); ``timeout_s`` bounds each
+    download. Keeps the first ``train_size`` train and ``test_size`` test images (0: all 60000 and 10000).
+    Returns ``(train_images, train_labels, test_images, test_labels)``: images float32 in [0, 1] of shape (N, 28, 28)
     and (M, 28, 28), labels uint8 (N,) and (M,). Raises FetchError naming every source
     tried and why it failed.
     """
@@ -58,9 +64,17 @@ def load_dataset(name: str = "mnist", *, train_size: int = 0, test_size: int = 0
         if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= FULL_SIZES[split]:
             raise ValueError(f"{split}_size={size!r}: expected an integer from 0 to {FULL_SIZES[split]}")
     declared = DEFAULT_DATASETS[name]
-    arrays = fetching.fetch(name, declared["sources"] if sources is None else sources, timeout_s,
-                            declared["sha256"] if sha256 is None else sha256)
+    arrays = fetching.fetch(
+        name,
+        declared["sources"] if sources is None else sources,
+        timeout_s,
+        declared["sha256"] if sha256 is None else sha256,
+    )
     arrays = fetching.head(arrays, train_size or FULL_SIZES["train"], test_size or FULL_SIZES["test"])
     scale = np.float32(255)
-    return (arrays["x_train"].astype(np.float32) / scale, arrays["y_train"],
-            arrays["x_test"].astype(np.float32) / scale, arrays["y_test"])
+    return (
+        arrays["x_train"].astype(np.float32) / scale,
+        arrays["y_train"],
+        arrays["x_test"].astype(np.float32) / scale,
+        arrays["y_test"],
+    )

@@ -33,8 +33,9 @@ def main(params, args):
     else:
         options = dict(params["cluster"].get(method, {}))
     stage.log.info("clustering %d train points with %s %s", len(train), method, options)
-    train_ids, test_ids = clustering.cluster(train, test, method=method, k=params["kmeans"]["k"], seed=params["seed"],
-                                             **options)
+    train_ids, test_ids = clustering.cluster(
+        train, test, method=method, k=params["kmeans"]["k"], seed=params["seed"], **options
+    )
     storage.save_npz(args.output, train=train_ids, test=test_ids)
     stage.log.info("wrote %s", args.output)
 

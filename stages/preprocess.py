@@ -15,8 +15,13 @@ def main(params, args):
     for split in ("train", "test"):
         images, _ = loading.load_images(args.dataset, split)
         inputs[f"x_{split}"] = transforms.deskew(images) if deskewed else images
-    stage.log.info("read %s; %s %d train and %d test images", args.dataset,
-                   "deskewed" if deskewed else "scaled", len(inputs["x_train"]), len(inputs["x_test"]))
+    stage.log.info(
+        "read %s; %s %d train and %d test images",
+        args.dataset,
+        "deskewed" if deskewed else "scaled",
+        len(inputs["x_train"]),
+        len(inputs["x_test"]),
+    )
     storage.save_npz(args.output, **inputs)
     stage.log.info("wrote %s", args.output)
 

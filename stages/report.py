@@ -18,7 +18,6 @@ from digitclust.method import clustering, metrics
 from digitclust.pipeline import quiet, runtime, stage, storage
 from digitclust.report import plots
 
-
 SPLITS = ("train", "test")
 N_RECONSTRUCTED = 10
 
@@ -37,13 +36,19 @@ def draw_centres(params, args, decode, labels, assignments, codes, out):
     order, names = majority_order(labels, assignments["baseline"]["train"])
     centroids = clustering.cluster_means(train_images, assignments["baseline"]["train"], k)[order]
     del train_images
-    plots.image_grid([centroids], out / "centres_baseline.png", "baseline: K-Means centroids (cluster → majority digit)",
-                     [""], names)
+    plots.image_grid(
+        [centroids], out / "centres_baseline.png", "baseline: K-Means centroids (cluster → majority digit)", [""], names
+    )
     order, names = majority_order(labels, assignments["clusters"]["train"])
     mean_codes = clustering.cluster_means(codes["train"], assignments["clusters"]["train"], k)[order]
     decoded = decode(mean_codes)
-    plots.image_grid([decoded], out / "centres_autoencoder.png", "autoencoder: decoded mean code of each cluster (cluster → majority digit)",
-                     [""], names)
+    plots.image_grid(
+        [decoded],
+        out / "centres_autoencoder.png",
+        "autoencoder: decoded mean code of each cluster (cluster → majority digit)",
+        [""],
+        names,
+    )
 
 
 def draw_reconstructions(args, reconstruct, out):
@@ -58,8 +63,13 @@ def draw_typical(params, test_images, test_labels, test_assignments, test_codes,
     order, names = majority_order(test_labels, test_assignments)
     rows = [[test_images[i] if i >= 0 else None for i in (*nearest[c], *farthest[c])] for c in order]
     columns = [f"typical {i + 1}" for i in range(n)] + [f"atypical {i + 1}" for i in range(n)]
-    plots.image_grid(rows, out / "typical.png", "autoencoder clusters (cluster → majority digit), test split: most and least typical members",
-                     names, columns)
+    plots.image_grid(
+        rows,
+        out / "typical.png",
+        "autoencoder clusters (cluster → majority digit), test split: most and least typical members",
+        names,
+        columns,
+    )
 
 
 def map_codes(params, labels, clusters, codes, out):
@@ -68,11 +78,19 @@ def map_codes(params, labels, clusters, codes, out):
     from digitclust.method import embedding
 
     with quiet.printed_to_log(stage.log, skip_prefix="UMAP("):
-        embedding_2d = embedding.fit_umap(codes, n_components=2, n_neighbors=umap["n_neighbors"],
-                                          min_dist=umap["min_dist"], n_epochs=umap["n_epochs"], seed=params["seed"],
-                                          verbose=True)
+        embedding_2d = embedding.fit_umap(
+            codes,
+            n_components=2,
+            n_neighbors=umap["n_neighbors"],
+            min_dist=umap["min_dist"],
+            n_epochs=umap["n_epochs"],
+            seed=params["seed"],
+            verbose=True,
+        )
     cluster_digits = metrics.majority_class(metrics.contingency(labels, clusters))[clusters]
-    plots.code_map(embedding_2d, cluster_digits, labels, out / "map.png", "test codes, UMAP to 2-D (autoencoder method)")
+    plots.code_map(
+        embedding_2d, cluster_digits, labels, out / "map.png", "test codes, UMAP to 2-D (autoencoder method)"
+    )
 
 
 def read_purity(folder):
@@ -87,8 +105,15 @@ def main(params, args):
     labels = loading.load_labels(args.dataset)
     codes = storage.load_npz(args.codes)
     assignments = {"baseline": storage.load_npz(args.baseline), "clusters": storage.load_npz(args.clusters)}
-    stage.log.info("read %s, %s, %s, %s, %s and %s", args.dataset, args.codes, args.baseline, args.clusters, args.encoder,
-                   args.decoder)
+    stage.log.info(
+        "read %s, %s, %s, %s, %s and %s",
+        args.dataset,
+        args.codes,
+        args.baseline,
+        args.clusters,
+        args.encoder,
+        args.decoder,
+    )
 
     runtime.use_backend(params["autoencoder"]["backend"])
     from digitclust.method import inference
@@ -108,5 +133,6 @@ def main(params, args):
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "dataset", "inputs", "codes", "baseline", "clusters", "encoder", "decoder", "metrics",
-              "output")
+    stage.run(
+        main, __doc__, "dataset", "inputs", "codes", "baseline", "clusters", "encoder", "decoder", "metrics", "output"
+    )

@@ -35,9 +35,14 @@ def prepare(params, checkpoint, key):
     if resumed is not None:
         stage.log.info("resuming from %s after epoch %d", checkpoint, resumed[1])
         return resumed
-    autoencoder = training.new_autoencoder(config["architecture"], code_size=config["code_size"],
-                                           optimizer=config["optimizer"], learning_rate=config["learning_rate"],
-                                           loss=config["loss"], xla=config["xla"])
+    autoencoder = training.new_autoencoder(
+        config["architecture"],
+        code_size=config["code_size"],
+        optimizer=config["optimizer"],
+        learning_rate=config["learning_rate"],
+        loss=config["loss"],
+        xla=config["xla"],
+    )
     return autoencoder, 0, None
 
 
@@ -62,15 +67,25 @@ def main(params, args):
                     checkpoints.save_checkpoint(args.checkpoint, autoencoder, epochs_done, history_so_far, key)
 
             with stage.advice_on_divergence("autoencoder.learning_rate"):
-                training.train(autoencoder, train_images, epochs=config["epochs"], batch_size=config["batch_size"],
-                               seed=params["seed"], validation_images=test_images, start=done, history=history,
-                               after_epoch=after_epoch)
+                training.train(
+                    autoencoder,
+                    train_images,
+                    epochs=config["epochs"],
+                    batch_size=config["batch_size"],
+                    seed=params["seed"],
+                    validation_images=test_images,
+                    start=done,
+                    history=history,
+                    after_epoch=after_epoch,
+                )
     except BaseException:
         shutil.rmtree(args.live, ignore_errors=True)  # a partial log is no output; a resumed run logs every epoch again
         raise
     stage.log.info("logged every epoch in %s", args.live)
-    for model, path in ((encoders.encoder_of(autoencoder), args.encoder),
-                        (encoders.decoder_of(autoencoder), args.decoder)):
+    for model, path in (
+        (encoders.encoder_of(autoencoder), args.encoder),
+        (encoders.decoder_of(autoencoder), args.decoder),
+    ):
         storage.save_keras(model, path)
         stage.log.info("wrote %s", path)
     shutil.rmtree(args.checkpoint, ignore_errors=True)

@@ -79,8 +79,11 @@ MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b6
 
 
 def checksums_of(arrays):
-    """``{file name: SHA-256}`` of the four IDX files of ``arrays`` (and of the real mnist.npz), as params declare them."""
-    return {idx.NPZ_FILE: MNIST_NPZ_SHA256, **{name: idx.sha256(idx_bytes(arrays[key])) for key, name in idx.IDX_FILES.items()}}
+    """``{file name: SHA-256}`` of the IDX files of ``arrays`` and of the real mnist.npz, as params declare them."""
+    return {
+        idx.NPZ_FILE: MNIST_NPZ_SHA256,
+        **{name: idx.sha256(idx_bytes(arrays[key])) for key, name in idx.IDX_FILES.items()},
+    }
 
 
 def bars(n, rng):

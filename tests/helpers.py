@@ -51,7 +51,9 @@ def stage_folder(folder, changes=None):
 
 def run_stage(folder, name, *args):
     """Run stage ``name`` with ``args`` in ``folder`` (see ``stage_folder``); return the completed process."""
-    return subprocess.run(stage_command(name, *args), cwd=folder, env=stage_environment(), capture_output=True, text=True)
+    return subprocess.run(
+        stage_command(name, *args), cwd=folder, env=stage_environment(), capture_output=True, text=True
+    )
 
 
 def run(command, cwd, check=True):

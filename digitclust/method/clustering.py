@@ -26,8 +26,9 @@ GMM_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 GMM_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-def fit_kmeans(features: np.ndarray, *, k: int = 10, n_init: int = 10, max_iter: int = 300, algorithm: str = "elkan",
-               seed: int = 0) -> "KMeans":
+def fit_kmeans(
+    features: np.ndarray, *, k: int = 10, n_init: int = 10, max_iter: int = 300, algorithm: str = "elkan", seed: int = 0
+) -> "KMeans":
     """Fit K-Means on ``features`` (N, D) and keep the best of ``n_init`` restarts.
 
     Each restart is a seeded single-init KMeans, logged with its inertia, so long
@@ -49,8 +50,16 @@ def fit_kmeans(features: np.ndarray, *, k: int = 10, n_init: int = 10, max_iter:
     return best
 
 
-def kmeans(train_features: np.ndarray, test_features: np.ndarray, *, k: int = 10, n_init: int = 10, max_iter: int = 300,
-           algorithm: str = "elkan", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(
+    train_features: np.ndarray,
+    test_features: np.ndarray,
+    *,
+    k: int = 10,
+    n_init: int = 10,
+    max_iter: int = 300,
+    algorithm: str = "elkan",
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """K-Means fitted on ``train_features`` (N, d) with ``fit_kmeans``; ``test_features`` (M, d) assigned to it.
 
     Returns the cluster ids of both, (N,) and (M,).
@@ -59,9 +68,18 @@ def kmeans(train_features: np.ndarray, test_features: np.ndarray, *, k: int = 10
     return model.labels_, model.predict(np.asarray(test_features, dtype=np.float32))
 
 
-def gmm(train_features: np.ndarray, test_features: np.ndarray, *, k: int = 10, covariance_type: str = "full",
-        n_init: int = 1, max_iter: int = 100, init_params: str = "kmeans", reg_covar: float = 1e-6,
-        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def gmm(
+    train_features: np.ndarray,
+    test_features: np.ndarray,
+    *,
+    k: int = 10,
+    covariance_type: str = "full",
+    n_init: int = 1,
+    max_iter: int = 100,
+    init_params: str = "kmeans",
+    reg_covar: float = 1e-6,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """A Gaussian mixture of ``k`` components (N2D's choice) fitted on ``train_features`` (N, d), seeded.
 
     ``covariance_type`` (full, tied, diag, spherical), ``n_init``, ``max_iter``, ``init_params``
@@ -73,11 +91,22 @@ def gmm(train_features: np.ndarray, test_features: np.ndarray, *, k: int = 10, c
     if covariance_type not in GMM_COVARIANCE_TYPES:
         raise ValueError(f"covariance_type={covariance_type!r}: expected one of {', '.join(GMM_COVARIANCE_TYPES)}")
     train_features = np.asarray(train_features, dtype=np.float32)
-    model = GaussianMixture(n_components=k, covariance_type=covariance_type, n_init=n_init, max_iter=max_iter,
-                            init_params=init_params, reg_covar=reg_covar, random_state=seed)
+    model = GaussianMixture(
+        n_components=k,
+        covariance_type=covariance_type,
+        n_init=n_init,
+        max_iter=max_iter,
+        init_params=init_params,
+        reg_covar=reg_covar,
+        random_state=seed,
+    )
     train_ids = model.fit_predict(train_features)
-    log.info("gaussian mixture: lower bound %.6g after %d iterations%s", model.lower_bound_, model.n_iter_,
-             "" if model.converged_ else " (not converged: raise cluster.gmm.max_iter)")
+    log.info(
+        "gaussian mixture: lower bound %.6g after %d iterations%s",
+        model.lower_bound_,
+        model.n_iter_,
+        "" if model.converged_ else " (not converged: raise cluster.gmm.max_iter)",
+    )
     return train_ids.astype(np.int64), model.predict(np.asarray(test_features, dtype=np.float32)).astype(np.int64)
 
 
@@ -106,9 +135,18 @@ register("kmeans", fit=kmeans, description="K-Means, best of n_init seeded resta
 register("gmm", fit=gmm, description="a Gaussian mixture, as in N2D (the cluster.gmm section)")
 
 
-def cluster(train_features: np.ndarray, test_features: np.ndarray, *, method: str = "kmeans", k: int = 10,
-            seed: int = 0, **options: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster ``train_features`` (N, d) into ``k`` clusters with the registered ``method``; assign ``test_features`` (M, d).
+def cluster(
+    train_features: np.ndarray,
+    test_features: np.ndarray,
+    *,
+    method: str = "kmeans",
+    k: int = 10,
+    seed: int = 0,
+    **options: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster ``train_features`` (N, d) into ``k`` clusters with the registered ``method``.
+
+    ``test_features`` (M, d) are assigned to the fitted clusters.
 
     ``options`` go to the method's function (``kmeans``: n_init, max_iter, algorithm;
     ``gmm``: covariance_type, n_init, max_iter, init_params, reg_covar). Returns ids (N,) and (M,).

@@ -22,8 +22,16 @@ def nearest_neighbours(reference: np.ndarray, queries: np.ndarray, k: int) -> tu
     return indices, distances.astype(np.float32)
 
 
-def fit_umap(features: np.ndarray, *, n_components: int = 10, n_neighbors: int = 20, min_dist: float = 0.0,
-             n_epochs: int = 50, seed: int = 0, verbose: bool = False) -> np.ndarray:
+def fit_umap(
+    features: np.ndarray,
+    *,
+    n_components: int = 10,
+    n_neighbors: int = 20,
+    min_dist: float = 0.0,
+    n_epochs: int = 50,
+    seed: int = 0,
+    verbose: bool = False,
+) -> np.ndarray:
     """Embed ``features`` (N, d) with a seeded UMAP; return the (N, n_components) float32 embedding.
 
     The neighbour graph is an exact search done on all cores, so only UMAP's
@@ -31,6 +39,7 @@ def fit_umap(features: np.ndarray, *, n_components: int = 10, n_neighbors: int =
     its progress every few epochs.
     """
     import umap  # imported only where needed: loading numba is slow
+
     log.info("exact %d-nearest-neighbour graph of %d points", n_neighbors, len(features))
     indices, distances = nearest_neighbours(features, features, n_neighbors)
     reducer = umap.UMAP(
@@ -49,9 +58,17 @@ def fit_umap(features: np.ndarray, *, n_components: int = 10, n_neighbors: int =
         return reducer.fit_transform(features).astype(np.float32)
 
 
-def umap_embed(train_codes: np.ndarray, test_codes: np.ndarray, *, n_components: int = 10, n_neighbors: int = 20,
-               min_dist: float = 0.0, n_epochs: int = 50, seed: int = 0,
-               verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def umap_embed(
+    train_codes: np.ndarray,
+    test_codes: np.ndarray,
+    *,
+    n_components: int = 10,
+    n_neighbors: int = 20,
+    min_dist: float = 0.0,
+    n_epochs: int = 50,
+    seed: int = 0,
+    verbose: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Embed train codes (N, d) with ``fit_umap``; place test codes (M, d) among them.
 
     Each test point lands at the membership-weighted mean of its train neighbours'
@@ -60,8 +77,15 @@ def umap_embed(train_codes: np.ndarray, test_codes: np.ndarray, *, n_components:
     """
     from umap.umap_ import smooth_knn_dist
 
-    train_embedding = fit_umap(train_codes, n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
-                               n_epochs=n_epochs, seed=seed, verbose=verbose)
+    train_embedding = fit_umap(
+        train_codes,
+        n_components=n_components,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        seed=seed,
+        verbose=verbose,
+    )
     log.info("placing %d test codes by their train neighbours", len(test_codes))
     indices, distances = nearest_neighbours(train_codes, test_codes, n_neighbors)
     sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors))

@@ -41,8 +41,13 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {}
 
 
-def register(name: str, *, layers: Callable[[int], tuple[Any, Any, Any, Any]],
-             size: Callable[[int], tuple[int, int]], description: str) -> None:
+def register(
+    name: str,
+    *,
+    layers: Callable[[int], tuple[Any, Any, Any, Any]],
+    size: Callable[[int], tuple[int, int]],
+    description: str,
+) -> None:
     """Make the architecture ``name`` available to ``build_autoencoder`` and to params.yaml."""
     if name in ARCHITECTURES:
         raise ValueError(f"architecture {name!r} is already registered")

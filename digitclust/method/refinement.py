@@ -6,9 +6,8 @@ rotated, shifted and zoomed copies, it generalises past the clusters' boundaries
 which were drawn in a space that such small changes move.
 """
 
-from typing import Any
-
 import math
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +51,9 @@ def compile_classifier(classifier: Any, *, learning_rate: float, total_steps: in
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
-    classifier.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
-                       jit_compile=False)
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", jit_compile=False
+    )
     return classifier
 
 
@@ -62,10 +62,22 @@ def relabel(classifier: Any, images: np.ndarray, *, batch_size: int) -> np.ndarr
     return classifier.predict(images, batch_size=batch_size, verbose=0).argmax(axis=1).astype("int32")
 
 
-def fit_classifier(images: np.ndarray, clusters: np.ndarray, *, n_clusters: int = 10, epochs: int = 7,
-                   batch_size: int = 256, learning_rate: float = 0.002, rotation: float = 0.05,
-                   translation: float = 0.1, zoom: float = 0.1, seed: int = 0) -> Any:
-    """Build, compile and train the CNN on ``images`` (N, 28, 28) to predict their ``clusters`` (N,) from 0 to n_clusters - 1.
+def fit_classifier(
+    images: np.ndarray,
+    clusters: np.ndarray,
+    *,
+    n_clusters: int = 10,
+    epochs: int = 7,
+    batch_size: int = 256,
+    learning_rate: float = 0.002,
+    rotation: float = 0.05,
+    translation: float = 0.1,
+    zoom: float = 0.1,
+    seed: int = 0,
+) -> Any:
+    """Build, compile and train the CNN on ``images`` (N, 28, 28) to predict their ``clusters`` (N,).
+
+    The cluster ids run from 0 to n_clusters - 1.
 
     ``epochs`` of ``batch_size`` with Adam from ``learning_rate`` down to 0 (``compile_classifier``),
     each image augmented by ``rotation``, ``translation`` and ``zoom`` (``build_classifier``).
@@ -76,8 +88,10 @@ def fit_classifier(images: np.ndarray, clusters: np.ndarray, *, n_clusters: int 
 
     clusters = np.asarray(clusters)
     if clusters.shape != (len(images),) or (len(clusters) and (clusters.min() < 0 or clusters.max() >= n_clusters)):
-        raise ValueError(f"clusters of shape {clusters.shape} from {clusters.min(initial=0)} to"
-                         f" {clusters.max(initial=0)}: expected ({len(images)},) ids from 0 to {n_clusters - 1}")
+        raise ValueError(
+            f"clusters of shape {clusters.shape} from {clusters.min(initial=0)} to"
+            f" {clusters.max(initial=0)}: expected ({len(images)},) ids from 0 to {n_clusters - 1}"
+        )
     classifier = build_classifier(n_clusters, rotation=rotation, translation=translation, zoom=zoom, seed=seed)
     steps = epochs * math.ceil(len(images) / batch_size)
     compile_classifier(classifier, learning_rate=learning_rate, total_steps=steps)
@@ -85,9 +99,20 @@ def fit_classifier(images: np.ndarray, clusters: np.ndarray, *, n_clusters: int 
     return classifier
 
 
-def refine(train_images: np.ndarray, train_clusters: np.ndarray, test_images: np.ndarray, *, n_clusters: int = 10,
-           epochs: int = 7, batch_size: int = 256, learning_rate: float = 0.002, rotation: float = 0.05,
-           translation: float = 0.1, zoom: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def refine(
+    train_images: np.ndarray,
+    train_clusters: np.ndarray,
+    test_images: np.ndarray,
+    *,
+    n_clusters: int = 10,
+    epochs: int = 7,
+    batch_size: int = 256,
+    learning_rate: float = 0.002,
+    rotation: float = 0.05,
+    translation: float = 0.1,
+    zoom: float = 0.1,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Relabel both splits with a CNN trained on the train split's clusters; return ids (N,) and (M,), int32.
 
     ``train_images`` (N, 28, 28) and ``test_images`` (M, 28, 28) are in [0, 1];
@@ -99,8 +124,19 @@ def refine(train_images: np.ndarray, train_clusters: np.ndarray, test_images: np
     import keras
 
     keras.utils.set_random_seed(seed)
-    classifier = fit_classifier(train_images, train_clusters, n_clusters=n_clusters, epochs=epochs,
-                                batch_size=batch_size, learning_rate=learning_rate, rotation=rotation,
-                                translation=translation, zoom=zoom, seed=seed)
-    return (relabel(classifier, train_images, batch_size=batch_size),
-            relabel(classifier, test_images, batch_size=batch_size))
+    classifier = fit_classifier(
+        train_images,
+        train_clusters,
+        n_clusters=n_clusters,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        rotation=rotation,
+        translation=translation,
+        zoom=zoom,
+        seed=seed,
+    )
+    return (
+        relabel(classifier, train_images, batch_size=batch_size),
+        relabel(classifier, test_images, batch_size=batch_size),
+    )

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 History = dict[str, list[float]]
 
 
-def compile_autoencoder(autoencoder: keras.Model, *, optimizer: str, learning_rate: float, loss: str,
-                        xla: bool) -> keras.Model:
+def compile_autoencoder(
+    autoencoder: keras.Model, *, optimizer: str, learning_rate: float, loss: str, xla: bool
+) -> keras.Model:
     """Compile with a named optimizer (adam, adadelta, rmsprop, sgd) and loss.
 
     With ``xla`` on TensorFlow, the training step is compiled with XLA, which fuses
@@ -36,8 +37,15 @@ def compile_autoencoder(autoencoder: keras.Model, *, optimizer: str, learning_ra
     return autoencoder
 
 
-def new_autoencoder(architecture: str = "dense", *, code_size: int = 32, optimizer: str = "adam",
-                    learning_rate: float = 0.001, loss: str = "mse", xla: bool = True) -> keras.Model:
+def new_autoencoder(
+    architecture: str = "dense",
+    *,
+    code_size: int = 32,
+    optimizer: str = "adam",
+    learning_rate: float = 0.001,
+    loss: str = "mse",
+    xla: bool = True,
+) -> keras.Model:
     """A registered ``architecture`` (``encoders.build_autoencoder``), compiled with ``compile_autoencoder``.
 
     It maps images (N, 28, 28) to reconstructions (N, 28, 28); ``encoders.encoder_of``
@@ -48,10 +56,20 @@ def new_autoencoder(architecture: str = "dense", *, code_size: int = 32, optimiz
     return compile_autoencoder(autoencoder, optimizer=optimizer, learning_rate=learning_rate, loss=loss, xla=xla)
 
 
-def fit_autoencoder(images: np.ndarray, *, architecture: str = "dense", code_size: int = 32, epochs: int = 10,
-                    batch_size: int = 256, optimizer: str = "adam", learning_rate: float = 0.001, loss: str = "mse",
-                    xla: bool = True, seed: int = 0,
-                    validation_images: np.ndarray | None = None) -> tuple[keras.Model, keras.Model, History]:
+def fit_autoencoder(
+    images: np.ndarray,
+    *,
+    architecture: str = "dense",
+    code_size: int = 32,
+    epochs: int = 10,
+    batch_size: int = 256,
+    optimizer: str = "adam",
+    learning_rate: float = 0.001,
+    loss: str = "mse",
+    xla: bool = True,
+    seed: int = 0,
+    validation_images: np.ndarray | None = None,
+) -> tuple[keras.Model, keras.Model, History]:
     """Train an autoencoder on ``images`` (N, 28, 28) in [0, 1]; return ``(autoencoder, encoder, history)``.
 
     Seeds Python, NumPy and Keras with ``seed`` (``keras.utils.set_random_seed``) before
@@ -63,10 +81,12 @@ def fit_autoencoder(images: np.ndarray, *, architecture: str = "dense", code_siz
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"images of shape {images.shape}: expected (N, 28, 28)")
     keras.utils.set_random_seed(seed)
-    autoencoder = new_autoencoder(architecture, code_size=code_size, optimizer=optimizer, learning_rate=learning_rate,
-                                  loss=loss, xla=xla)
-    history = train(autoencoder, images, epochs=epochs, batch_size=batch_size, seed=seed,
-                    validation_images=validation_images)
+    autoencoder = new_autoencoder(
+        architecture, code_size=code_size, optimizer=optimizer, learning_rate=learning_rate, loss=loss, xla=xla
+    )
+    history = train(
+        autoencoder, images, epochs=epochs, batch_size=batch_size, seed=seed, validation_images=validation_images
+    )
     return autoencoder, encoders.encoder_of(autoencoder), history
 
 
@@ -79,8 +99,9 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def _fit_data(images: np.ndarray, targets: np.ndarray, batch_size: int,
-              validation: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+def _fit_data(
+    images: np.ndarray, targets: np.ndarray, batch_size: int, validation: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, Any]:
     """Keras ``fit`` arguments that feed ``images`` (N, 28, 28) and their ``targets`` in order.
 
     ``validation``, an ``(images, targets)`` pair or None, is measured after the epoch.
@@ -89,8 +110,13 @@ def _fit_data(images: np.ndarray, targets: np.ndarray, batch_size: int,
     every other epoch 60% slower on 2 cores. Other backends take the arrays.
     """
     if keras.backend.backend() != "tensorflow":
-        return {"x": images, "y": targets, "batch_size": batch_size,
-                "validation_data": validation, "validation_batch_size": batch_size}
+        return {
+            "x": images,
+            "y": targets,
+            "batch_size": batch_size,
+            "validation_data": validation,
+            "validation_batch_size": batch_size,
+        }
     import tensorflow as tf
 
     options = tf.data.Options()
@@ -103,9 +129,19 @@ def _fit_data(images: np.ndarray, targets: np.ndarray, batch_size: int,
     return {"x": batches((images, targets)), "validation_data": None if validation is None else batches(validation)}
 
 
-def train(model: keras.Model, images: np.ndarray, *, epochs: int, batch_size: int, seed: int,
-          targets: np.ndarray | None = None, validation_images: np.ndarray | None = None, start: int = 0,
-          history: History | None = None, after_epoch: Callable[[int, History], None] | None = None) -> History:
+def train(
+    model: keras.Model,
+    images: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    targets: np.ndarray | None = None,
+    validation_images: np.ndarray | None = None,
+    start: int = 0,
+    history: History | None = None,
+    after_epoch: Callable[[int, History], None] | None = None,
+) -> History:
     """Fit ``model`` to map ``images`` (N, 28, 28) to ``targets`` (the images themselves when None); return its history.
 
     Runs epochs ``start`` to ``epochs - 1`` (a resumed run passes the ``start`` and
@@ -115,8 +151,14 @@ def train(model: keras.Model, images: np.ndarray, *, epochs: int, batch_size: in
     that is not finite raises TrainingDiverged.
     """
     history = {key: list(values) for key, values in (history or {}).items()}
-    log.info("training on %d images, epochs %d to %d, batch %d, with Keras on %s",
-             len(images), start + 1, epochs, batch_size, keras.backend.backend())
+    log.info(
+        "training on %d images, epochs %d to %d, batch %d, with Keras on %s",
+        len(images),
+        start + 1,
+        epochs,
+        batch_size,
+        keras.backend.backend(),
+    )
     validation = None if validation_images is None else (validation_images, validation_images)
     for epoch in range(start, epochs):
         began = time.perf_counter()

@@ -68,8 +68,11 @@ def augmentation(*, rotation: float, translation: float, zoom: float, seed: int)
     import keras
 
     layers = keras.layers
-    return keras.Sequential([
-        layers.RandomRotation(rotation, fill_mode="constant", seed=seed),
-        layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed + 1),
-        layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 2),
-    ], name="augmentation")
+    return keras.Sequential(
+        [
+            layers.RandomRotation(rotation, fill_mode="constant", seed=seed),
+            layers.RandomTranslation(translation, translation, fill_mode="constant", seed=seed + 1),
+            layers.RandomZoom(zoom, fill_mode="constant", seed=seed + 2),
+        ],
+        name="augmentation",
+    )

@@ -7,21 +7,25 @@ allowed, e.g. ``params.yaml: autoencoder.epochs = 0: expected an integer >= 1``.
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE
+from digitclust.errors import PipelineError
 from digitclust.method.clustering import GMM_COVARIANCE_TYPES, GMM_INIT_PARAMS
 from digitclust.method.clustering import METHODS as CLUSTER_METHODS
 from digitclust.method.encoders import ARCHITECTURES
 from digitclust.pipeline import resources
-from digitclust.errors import PipelineError
 
 SOURCE_KINDS = {"npz_url": "url", "idx_url": "url", "idx_dir": "path", "npm": "package"}
 # Keras' backends, each with the way to install it: TensorFlow comes with requirements.txt.
-BACKENDS = {"tensorflow": "pip install -r requirements.txt", "jax": "pip install -r requirements-jax.txt",
-            "torch": "pip install torch"}
+BACKENDS = {
+    "tensorflow": "pip install -r requirements.txt",
+    "jax": "pip install -r requirements-jax.txt",
+    "torch": "pip install torch",
+}
 OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
 LOSSES = ("mse", "binary_crossentropy")
 MANIFOLDS = ("none", "umap")
@@ -61,12 +65,18 @@ class Rule:
 def integer(minimum, maximum=None, cap=None):
     """An integer >= ``minimum`` and, when given, <= ``maximum`` (a split size) and <= ``cap``."""
     bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-    return Rule((int,), lambda v: v >= minimum and (maximum is None or v <= maximum), f"an integer {bound}",
-                cap, f"an integer from {minimum} to {cap}")
+    return Rule(
+        (int,),
+        lambda v: v >= minimum and (maximum is None or v <= maximum),
+        f"an integer {bound}",
+        cap,
+        f"an integer from {minimum} to {cap}",
+    )
 
 
 def number(minimum, above=False, cap=None):
     """A finite number >= ``minimum`` (> with ``above``) and, when given, <= ``cap``."""
+
     def check(v):
         in_range = v > minimum if above else v >= minimum  # false for nan
         # inf fails a cap; without one, a float's range bounds it (exactly for an int of any size)
@@ -92,13 +102,18 @@ def _is_source(entry):
     field = SOURCE_KINDS.get(entry["kind"])
     value = entry.get(field)
     # A value beginning with - would be read as an option by the program it is given to (npm pack).
-    return set(entry) == {"kind", field} and isinstance(value, str) and value.strip() != "" and not value.startswith("-")
+    return (
+        set(entry) == {"kind", field} and isinstance(value, str) and value.strip() != "" and not value.startswith("-")
+    )
 
 
 def source_list():
     shapes = "; ".join(f"{{kind: {kind}, {field}: <text>}}" for kind, field in SOURCE_KINDS.items())
-    return Rule((list,), lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
-                f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -)")
+    return Rule(
+        (list,),
+        lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
+        f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -)",
+    )
 
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -113,13 +128,22 @@ class DatasetRegistry:
 
     def validate(self, key, value):
         if not isinstance(value, dict) or not value:
-            raise ParamsError(f"{key} = {value!r}: expected a mapping of dataset names to {{sha256: ..., sources: ...}}")
+            raise ParamsError(
+                f"{key} = {value!r}: expected a mapping of dataset names to {{sha256: ..., sources: ...}}"
+            )
         for name, dataset in value.items():
             if not isinstance(name, str) or not name.isidentifier():
-                raise ParamsError(f"{key}: dataset name {name!r}: expected a name of letters, digits and _"
-                                  " not starting with a digit")
-            _validate(dataset, {"sha256": Rule((dict,), lambda v: True, "a mapping of file names to SHA-256"),
-                                "sources": source_list()}, f"{key}.{name}.")
+                raise ParamsError(
+                    f"{key}: dataset name {name!r}: expected a name of letters, digits and _ not starting with a digit"
+                )
+            _validate(
+                dataset,
+                {
+                    "sha256": Rule((dict,), lambda v: True, "a mapping of file names to SHA-256"),
+                    "sources": source_list(),
+                },
+                f"{key}.{name}.",
+            )
             self._validate_checksums(f"{key}.{name}.sha256", dataset["sha256"], dataset["sources"])
 
     @staticmethod
@@ -243,7 +267,9 @@ def split_size(params, split):
 def _check_dataset(params):
     dataset, declared = params["data"]["dataset"], params["data"]["datasets"]
     if dataset not in declared:
-        raise ParamsError(f"data.dataset = {dataset!r}: expected one of {', '.join(declared)} (the names under data.datasets)")
+        raise ParamsError(
+            f"data.dataset = {dataset!r}: expected one of {', '.join(declared)} (the names under data.datasets)"
+        )
 
 
 def _check_clusters(params):
@@ -263,15 +289,21 @@ def check_fits(params, samples, path):
     """
     k, n = params["kmeans"]["k"], len(samples)
     if k > n:
-        raise ParamsError(f"kmeans.k = {k}: more clusters than the {n} train samples in {path}; lower kmeans.k, or"
-                          " remake the file with `dvc repro`")
+        raise ParamsError(
+            f"kmeans.k = {k}: more clusters than the {n} train samples in {path}; lower kmeans.k, or"
+            " remake the file with `dvc repro`"
+        )
     cluster = params.get("cluster")  # declared by the stages that embed with UMAP
     if cluster and cluster["manifold"] == "umap" and cluster["umap"]["n_neighbors"] >= n:
-        raise ParamsError(f"cluster.umap.n_neighbors = {cluster['umap']['n_neighbors']}: must be below the {n} train"
-                          f" samples in {path}")
+        raise ParamsError(
+            f"cluster.umap.n_neighbors = {cluster['umap']['n_neighbors']}: must be below the {n} train"
+            f" samples in {path}"
+        )
     if cluster and cluster["manifold"] == "umap" and cluster["umap"]["n_components"] >= n - 1:
-        raise ParamsError(f"cluster.umap.n_components = {cluster['umap']['n_components']}: must be below the {n} train"
-                          f" samples in {path} - 1 (UMAP's spectral initialisation)")
+        raise ParamsError(
+            f"cluster.umap.n_components = {cluster['umap']['n_components']}: must be below the {n} train"
+            f" samples in {path} - 1 (UMAP's spectral initialisation)"
+        )
 
 
 def _check_umap(params):
@@ -283,18 +315,26 @@ def _check_umap(params):
     umap = params["cluster"]["umap"]
     n_train, n_test = split_size(params, "train"), split_size(params, "test")
     if umap["n_neighbors"] >= n_test:
-        raise ParamsError(f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.test_size = {n_test}"
-                          " (the report maps the test codes with UMAP)")
+        raise ParamsError(
+            f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.test_size = {n_test}"
+            " (the report maps the test codes with UMAP)"
+        )
     if n_test < resources.REPORT_MAP_COMPONENTS + 2:
-        raise ParamsError(f"data.test_size = {n_test}: the report's 2-D UMAP map needs at least"
-                          f" {resources.REPORT_MAP_COMPONENTS + 2} test images")
+        raise ParamsError(
+            f"data.test_size = {n_test}: the report's 2-D UMAP map needs at least"
+            f" {resources.REPORT_MAP_COMPONENTS + 2} test images"
+        )
     if params["cluster"]["manifold"] != "umap":
         return
     if umap["n_neighbors"] >= n_train:
-        raise ParamsError(f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.train_size = {n_train}")
+        raise ParamsError(
+            f"cluster.umap.n_neighbors = {umap['n_neighbors']}: must be below data.train_size = {n_train}"
+        )
     if umap["n_components"] >= n_train - 1:
-        raise ParamsError(f"cluster.umap.n_components = {umap['n_components']}: must be below data.train_size - 1"
-                          f" = {n_train - 1} (UMAP's spectral initialisation)")
+        raise ParamsError(
+            f"cluster.umap.n_components = {umap['n_components']}: must be below data.train_size - 1"
+            f" = {n_train - 1} (UMAP's spectral initialisation)"
+        )
 
 
 def _check_memory(params):
@@ -315,7 +355,9 @@ def _check_backend(params):
     """The Keras backend must be installed; finding its package imports nothing."""
     name = params["autoencoder"]["backend"]
     if importlib.util.find_spec(name) is None:
-        raise ParamsError(f"autoencoder.backend = {name!r}: {name} is not installed here; install it with `{BACKENDS[name]}`")
+        raise ParamsError(
+            f"autoencoder.backend = {name!r}: {name} is not installed here; install it with `{BACKENDS[name]}`"
+        )
 
 
 def validate(params):
@@ -341,8 +383,9 @@ def parse(raw, name="params.yaml"):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ParamsError(f"{name}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start});"
-                          " save it as UTF-8") from None
+        raise ParamsError(
+            f"{name}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start}); save it as UTF-8"
+        ) from None
     try:
         return YAML(typ="safe", pure=True).load(text)
     except (YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits

@@ -63,8 +63,12 @@ def gmm(n, d, features_key, k, covariance_type):
     factors: k d² floats each when full, d² tied, k d diagonal, k spherical.
     """
     covariances = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}[covariance_type]
-    return Counter({features_key: 2 * n * d * FLOAT32 + 3 * covariances * FLOAT64,
-                    "kmeans.k": 2 * n * k * FLOAT64 + k * d * FLOAT64})
+    return Counter(
+        {
+            features_key: 2 * n * d * FLOAT32 + 3 * covariances * FLOAT64,
+            "kmeans.k": 2 * n * k * FLOAT64 + k * d * FLOAT64,
+        }
+    )
 
 
 def clustering(params, n, d, features_key):
@@ -81,10 +85,12 @@ def umap(n, n_neighbors, n_components, components_key="cluster.umap.n_components
     embedding is float64 from the spectral start, then float32 twice.
     """
     lanczos = min(n, max(2 * n_components + 3, isqrt(n)))
-    return Counter({
-        "cluster.umap.n_neighbors": n * n_neighbors * UMAP_BYTES_PER_NEIGHBOUR,
-        components_key: n * (lanczos * FLOAT64 + n_components * (FLOAT64 + 2 * FLOAT32)),
-    })
+    return Counter(
+        {
+            "cluster.umap.n_neighbors": n * n_neighbors * UMAP_BYTES_PER_NEIGHBOUR,
+            components_key: n * (lanczos * FLOAT64 + n_components * (FLOAT64 + 2 * FLOAT32)),
+        }
+    )
 
 
 def train_stage(params, n, m):
@@ -95,11 +101,13 @@ def train_stage(params, n, m):
     """
     config = params["autoencoder"]
     weights, activations = network(config["architecture"], config["code_size"])
-    return Counter({
-        "autoencoder.code_size": 4 * weights * FLOAT32,
-        "autoencoder.batch_size": 2 * min(config["batch_size"], n) * activations * FLOAT32,
-        "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
-    })
+    return Counter(
+        {
+            "autoencoder.code_size": 4 * weights * FLOAT32,
+            "autoencoder.batch_size": 2 * min(config["batch_size"], n) * activations * FLOAT32,
+            "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
+        }
+    )
 
 
 def classifier_activations(k):
@@ -115,10 +123,12 @@ def refine_stage(params, n, m):
     if not params["refine"]["enabled"]:
         return Counter()
     batch = min(params["refine"]["batch_size"], n)
-    return Counter({
-        "refine.batch_size": 2 * batch * classifier_activations(params["kmeans"]["k"]) * FLOAT32,
-        "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
-    })
+    return Counter(
+        {
+            "refine.batch_size": 2 * batch * classifier_activations(params["kmeans"]["k"]) * FLOAT32,
+            "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
+        }
+    )
 
 
 def encode_stage(params, n, m):
@@ -129,11 +139,13 @@ def encode_stage(params, n, m):
     """
     config = params["autoencoder"]
     weights, activations = network(config["architecture"], config["code_size"])
-    return Counter({
-        "autoencoder.code_size": (weights + (n + m + 2 * max(n, m)) * config["code_size"]) * FLOAT32,
-        "autoencoder.batch_size": min(config["batch_size"], n) * activations * FLOAT32,
-        "data.train_size": max(n, m) * PIXELS * FLOAT32,
-    })
+    return Counter(
+        {
+            "autoencoder.code_size": (weights + (n + m + 2 * max(n, m)) * config["code_size"]) * FLOAT32,
+            "autoencoder.batch_size": min(config["batch_size"], n) * activations * FLOAT32,
+            "data.train_size": max(n, m) * PIXELS * FLOAT32,
+        }
+    )
 
 
 def baseline_stage(params, n, m):
@@ -152,10 +164,12 @@ def cluster_stage(params, n, m):
         return codes + clustering(params, n, code_size, "autoencoder.code_size")
     config = params["cluster"]["umap"]
     k, d = config["n_neighbors"], config["n_components"]
-    placing = Counter({
-        "cluster.umap.n_neighbors": m * k * (INT64 + FLOAT64 + 2 * FLOAT32),  # neighbours, distances, weights
-        "cluster.umap.n_components": m * k * d * FLOAT32,
-    })
+    placing = Counter(
+        {
+            "cluster.umap.n_neighbors": m * k * (INT64 + FLOAT64 + 2 * FLOAT32),  # neighbours, distances, weights
+            "cluster.umap.n_components": m * k * d * FLOAT32,
+        }
+    )
     return codes + umap(n, k, d) + placing + clustering(params, n, d, "cluster.umap.n_components")
 
 
@@ -163,10 +177,12 @@ def report_stage(params, n, m):
     """The images and codes of both splits, the autoencoder, and UMAP's 2-D map of the test codes."""
     code_size = params["autoencoder"]["code_size"]
     weights, _ = network(params["autoencoder"]["architecture"], code_size)
-    return Counter({
-        "data.train_size": (n + m) * PIXELS * FLOAT32,
-        "autoencoder.code_size": (weights + (n + m) * code_size) * FLOAT32,
-    }) + umap(m, params["cluster"]["umap"]["n_neighbors"], REPORT_MAP_COMPONENTS, "data.test_size")
+    return Counter(
+        {
+            "data.train_size": (n + m) * PIXELS * FLOAT32,
+            "autoencoder.code_size": (weights + (n + m) * code_size) * FLOAT32,
+        }
+    ) + umap(m, params["cluster"]["umap"]["n_neighbors"], REPORT_MAP_COMPONENTS, "data.test_size")
 
 
 STAGES = {

@@ -109,14 +109,17 @@ def check_paths(args):
         except FileNotFoundError:
             continue  # an input that is missing is named when it is read; an output is written
         except OSError as error:  # a symlink loop, a path through a file
-            raise errors.PipelineError(f"{path}: cannot be resolved ({error.strerror or error}); give a file or folder"
-                                       " there") from None
+            raise errors.PipelineError(
+                f"{path}: cannot be resolved ({error.strerror or error}); give a file or folder there"
+            ) from None
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise errors.PipelineError(f"{path}: a pipe, socket or device, where the stage's {name} belongs; give a"
-                                       " file or folder there")
+            raise errors.PipelineError(
+                f"{path}: a pipe, socket or device, where the stage's {name} belongs; give a file or folder there"
+            )
         if stat.S_ISDIR(mode) and path.suffix in FILE_SUFFIXES:
-            raise errors.PipelineError(f"{path}: a folder, where the stage's {name} file belongs; move it away,"
-                                       " then run the stage again")
+            raise errors.PipelineError(
+                f"{path}: a folder, where the stage's {name} file belongs; move it away, then run the stage again"
+            )
 
 
 def run(main, description, *paths):

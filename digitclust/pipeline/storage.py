@@ -90,7 +90,9 @@ def _renumbered_object_ids(node, numbers):
     if not isinstance(node, dict):
         return node
     return {
-        key: numbers.setdefault(value, len(numbers)) if key == "shared_object_id" else _renumbered_object_ids(value, numbers)
+        key: numbers.setdefault(value, len(numbers))
+        if key == "shared_object_id"
+        else _renumbered_object_ids(value, numbers)
         for key, value in node.items()
     }
 
@@ -119,7 +121,9 @@ def load_npz(path, names=None):
         raise
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
         reason = " ".join(str(error).split()).strip("'")
-        raise PipelineError(f"{path}: damaged, or not written by this pipeline ({reason}); `dvc repro --force` rebuilds it") from None
+        raise PipelineError(
+            f"{path}: damaged, or not written by this pipeline ({reason}); `dvc repro --force` rebuilds it"
+        ) from None
 
 
 def write_json(path, payload, sort_keys=True):

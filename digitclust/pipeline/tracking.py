@@ -19,8 +19,8 @@ def live_log(folder, params, history=None):
 
     with Live(dir=str(folder), resume=False, report=None, save_dvc_exp=False, dvcyaml=None) as live:
         live.log_params(params)
-        for epoch, values in enumerate(zip(*(history or {}).values()), start=1):
-            log_epoch(live, epoch, dict(zip(history, values)))
+        for epoch, values in enumerate(zip(*(history or {}).values(), strict=False), start=1):
+            log_epoch(live, epoch, dict(zip(history, values, strict=False)))
         yield live
 
 

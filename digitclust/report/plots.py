@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from digitclust.pipeline.storage import atomic_path  # noqa: E402
 from digitclust.method.metrics import majority_class  # noqa: E402
+from digitclust.pipeline.storage import atomic_path  # noqa: E402
 
 
 def _save(figure, path):
@@ -52,9 +52,10 @@ def image_grid(rows, path, title, row_labels, column_labels=None):
     A row may also be a list of images in which None leaves its cell blank.
     """
     n_columns = max(1, max(len(row) for row in rows))
-    figure, axes = plt.subplots(len(rows), n_columns, figsize=(n_columns * 0.8 + 1.2, len(rows) * 0.8 + 0.6),
-                                squeeze=False)
-    for r, (row, label) in enumerate(zip(rows, row_labels)):
+    figure, axes = plt.subplots(
+        len(rows), n_columns, figsize=(n_columns * 0.8 + 1.2, len(rows) * 0.8 + 0.6), squeeze=False
+    )
+    for r, (row, label) in enumerate(zip(rows, row_labels, strict=False)):
         for c in range(n_columns):
             axis = axes[r, c]
             axis.set_xticks([])
@@ -79,11 +80,22 @@ def code_map(embedding, cluster_digits, true_digits, path, title):
     wrong = cluster_digits != true_digits
     panels = {"by cluster, in the colour of its majority digit": cluster_digits, "by true digit": true_digits}
     figure, axes = plt.subplots(1, 2, figsize=(12, 5.5))
-    for axis, (panel, digits) in zip(axes, panels.items()):
+    for axis, (panel, digits) in zip(axes, panels.items(), strict=False):
         points = axis.scatter(embedding[:, 0], embedding[:, 1], c=digits, cmap="tab10", s=1.5, vmin=-0.5, vmax=9.5)
-        axis.scatter(embedding[wrong, 0], embedding[wrong, 1], c=digits[wrong], cmap="tab10", vmin=-0.5, vmax=9.5,
-                     s=14, edgecolors="black", linewidths=0.6)
-        axis.scatter([], [], s=14, facecolors="white", edgecolors="black", label=f"{wrong.sum()} in a cluster of another digit")
+        axis.scatter(
+            embedding[wrong, 0],
+            embedding[wrong, 1],
+            c=digits[wrong],
+            cmap="tab10",
+            vmin=-0.5,
+            vmax=9.5,
+            s=14,
+            edgecolors="black",
+            linewidths=0.6,
+        )
+        axis.scatter(
+            [], [], s=14, facecolors="white", edgecolors="black", label=f"{wrong.sum()} in a cluster of another digit"
+        )
         axis.set_title(panel)
         axis.set_xticks([])
         axis.set_yticks([])

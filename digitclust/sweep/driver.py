@@ -92,13 +92,15 @@ def expand_grid(sets):
     try:
         sweeps = get_hydra_sweeps({"params.yaml": list(sets)})
     except (HydraException, InvalidArgumentError) as error:
-        raise SweepError(f"-S {' '.join(sets)}: not valid `dvc exp run -S` values ({_first_line(error)});"
-                         " expected key=value or key=value1,value2,...") from None
+        raise SweepError(
+            f"-S {' '.join(sets)}: not valid `dvc exp run -S` values ({_first_line(error)});"
+            " expected key=value or key=value1,value2,..."
+        ) from None
     return [tuple(sweep["params.yaml"]) for sweep in sweeps]
 
 
 def check_params(overrides, params_text):
-    """Raise SweepError unless ``overrides`` applied to ``params_text`` (bytes; as DVC applies them) give valid params."""
+    """Raise SweepError unless ``overrides``, applied to ``params_text`` (bytes) as DVC does, give valid params."""
     from dvc.exceptions import InvalidArgumentError
     from dvc.utils.hydra import apply_overrides
 
@@ -182,8 +184,10 @@ def experiments_on_remote(refs, sha):
 
 def check_baseline_pushed(refs, sha, git_remote):
     if sha not in refs.values():
-        raise SweepError(f"--git-remote {git_remote}: commit {sha[:7]} is not the tip of a branch or tag there;"
-                         f" push it first, e.g. git push {git_remote} HEAD:refs/heads/sweep")
+        raise SweepError(
+            f"--git-remote {git_remote}: commit {sha[:7]} is not the tip of a branch or tag there;"
+            f" push it first, e.g. git push {git_remote} HEAD:refs/heads/sweep"
+        )
 
 
 def check_dvc_remote(url, options):
@@ -194,8 +198,10 @@ def check_dvc_remote(url, options):
         cls, config, path = get_cloud_fs(None, url=url, **dict(options))
         cls(**config).exists(path)
     except Exception as error:  # noqa: BLE001 - any filesystem's failure, as one line
-        raise SweepError(f"--dvc-remote {url}: unreachable ({_first_line(error)}); give a DVC remote URL every"
-                         " host can reach, with its options as --dvc-remote-option key=value") from None
+        raise SweepError(
+            f"--dvc-remote {url}: unreachable ({_first_line(error)}); give a DVC remote URL every"
+            " host can reach, with its options as --dvc-remote-option key=value"
+        ) from None
 
 
 # Dispatch -----------------------------------------------------------------------------------
@@ -249,15 +255,21 @@ def sweep_credentials():
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     token = secrets.token_hex(4)
 
     def certificate(name, key, issuer, issuer_key, ca):
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"digitclust sweep {token} {name}")])
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer or subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=TLS_DAYS))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer or subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=TLS_DAYS))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if not ca:
             usage = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]  # each role listens and connects
             builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
@@ -266,8 +278,9 @@ def sweep_credentials():
     def pem(cert, key=None):
         text = cert.public_bytes(serialization.Encoding.PEM).decode()
         if key is not None:
-            text += key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()).decode()
+            text += key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode()
         return text
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -297,8 +310,12 @@ def user_credentials(args):
     ca = _read_credential("--tls-ca-file", args.tls_ca_file)
     if "CERTIFICATE-----" not in ca:
         raise SweepError(f"--tls-ca-file {args.tls_ca_file}: holds no PEM certificate")
-    return {"ca": ca, "scheduler": cert.rstrip("\n") + "\n" + key, "worker": cert.rstrip("\n") + "\n" + key,
-            "client": cert.rstrip("\n") + "\n" + key}
+    return {
+        "ca": ca,
+        "scheduler": cert.rstrip("\n") + "\n" + key,
+        "worker": cert.rstrip("\n") + "\n" + key,
+        "client": cert.rstrip("\n") + "\n" + key,
+    }
 
 
 def client_security(credentials):
@@ -312,8 +329,10 @@ def dask_config_has_tls():
     """Whether Dask's config names a CA and a client certificate (distributed.comm.tls.*), files of its own."""
     import dask.config
 
-    return bool(dask.config.get("distributed.comm.tls.ca-file", None)
-                and dask.config.get("distributed.comm.tls.client.cert", None))
+    return bool(
+        dask.config.get("distributed.comm.tls.ca-file", None)
+        and dask.config.get("distributed.comm.tls.client.cert", None)
+    )
 
 
 def remote_tls_config(folder):
@@ -340,7 +359,7 @@ def on_hosts(hosts, connect_options, run):
     async def everywhere():
         tries = [asyncio.wait_for(on(host), REMOTE_TIMEOUT_S) for host in hosts]
         results = await asyncio.gather(*tries, return_exceptions=True)
-        return {host: result for host, result in zip(hosts, results) if isinstance(result, BaseException)}
+        return {host: result for host, result in zip(hosts, results, strict=False) if isinstance(result, BaseException)}
 
     return asyncio.run(everywhere())
 
@@ -362,16 +381,21 @@ def ship_credentials(hosts, connect_options, folder, files):
     if failed:
         remove_credentials([host for host in hosts if host not in failed], connect_options, folder)
         host, error = next(iter(failed.items()))
-        raise SweepError(f"--hosts {' '.join(hosts)}: could not start or reach Dask there ({host}: {_first_line(error)})")
+        raise SweepError(
+            f"--hosts {' '.join(hosts)}: could not start or reach Dask there ({host}: {_first_line(error)})"
+        )
 
 
 def remove_credentials(hosts, connect_options, folder):
     """Delete ``folder`` on each host; log those where it could not be done (a host that died)."""
+
     async def remove(connection):
         await connection.run(f"rm -rf -- {shlex.quote(folder)}", check=True)
 
     for host, error in on_hosts(hosts, connect_options, remove).items():
-        log.warning("could not delete the sweep's TLS keys on %s (%s): delete ~/%s there", host, _first_line(error), folder)
+        log.warning(
+            "could not delete the sweep's TLS keys on %s (%s): delete ~/%s there", host, _first_line(error), folder
+        )
 
 
 @contextlib.contextmanager
@@ -388,7 +412,11 @@ def host_tls(args, hosts, connect_options):
         return
     credentials = user_credentials(args) if args.tls_ca_file else sweep_credentials()
     folder = TLS_FOLDER_PREFIX + secrets.token_hex(8)
-    files = {"ca.pem": credentials["ca"], "scheduler.pem": credentials["scheduler"], "worker.pem": credentials["worker"]}
+    files = {
+        "ca.pem": credentials["ca"],
+        "scheduler.pem": credentials["scheduler"],
+        "worker.pem": credentials["worker"],
+    }
     distinct = list(dict.fromkeys(hosts))
     ship_credentials(distinct, connect_options, folder, files)
     try:
@@ -398,12 +426,15 @@ def host_tls(args, hosts, connect_options):
 
 
 def scheduler_security(args):
-    """The driver's Security for ``--scheduler``: None for --insecure's tcp://, else the --tls-* files or Dask's config."""
+    """The driver's Security for ``--scheduler``: None for --insecure's tcp://, else --tls-* files or Dask's config."""
     from distributed.security import Security
 
     if not args.scheduler.startswith("tls://"):
-        log.warning("--insecure: the scheduler at %s speaks plain TCP, unauthenticated and unencrypted: anyone who"
-                    " reaches it can run any code on its workers, as their user", args.scheduler)
+        log.warning(
+            "--insecure: the scheduler at %s speaks plain TCP, unauthenticated and unencrypted: anyone who"
+            " reaches it can run any code on its workers, as their user",
+            args.scheduler,
+        )
         return None
     if args.tls_ca_file:
         return client_security(user_credentials(args))
@@ -413,8 +444,14 @@ def scheduler_security(args):
 def log_dashboard(client, scheduler_host):
     port = client.scheduler_info().get("services", {}).get("dashboard")
     if port:
-        log.info("dashboard on %s's loopback only, port %d: ssh -N -L 8787:127.0.0.1:%d %s, then open"
-                 " http://localhost:8787/status", scheduler_host, port, port, scheduler_host)
+        log.info(
+            "dashboard on %s's loopback only, port %d: ssh -N -L 8787:127.0.0.1:%d %s, then open"
+            " http://localhost:8787/status",
+            scheduler_host,
+            port,
+            port,
+            scheduler_host,
+        )
 
 
 @contextlib.contextmanager
@@ -428,26 +465,41 @@ def cluster_client(args):
 
     if args.scheduler:
         security = scheduler_security(args)
-        with _connect(f"--scheduler {args.scheduler}", Client, args.scheduler, security=security,
-                      timeout=REMOTE_TIMEOUT_S) as client:
+        with _connect(
+            f"--scheduler {args.scheduler}", Client, args.scheduler, security=security, timeout=REMOTE_TIMEOUT_S
+        ) as client:
             client.wait_for_workers(1, timeout=REMOTE_TIMEOUT_S)
             yield client
         return
     connect_options = {"config": [args.ssh_config]} if args.ssh_config else {}
     hosts = [args.scheduler_host or args.hosts[0], *args.hosts]
     http = {} if args.dashboard else NO_HTTP_ROUTES
-    scheduler_options = {"protocol": "tls", "dashboard": args.dashboard, "dashboard_address": "127.0.0.1:0",
-                         "idle_timeout": ORPHAN_TIMEOUT_S}
+    scheduler_options = {
+        "protocol": "tls",
+        "dashboard": args.dashboard,
+        "dashboard_address": "127.0.0.1:0",
+        "idle_timeout": ORPHAN_TIMEOUT_S,
+    }
     worker_options = {"nthreads": 1, "death_timeout": ORPHAN_TIMEOUT_S, "dashboard_address": "127.0.0.1:0"}
-    with host_tls(args, hosts, connect_options) as (security, remote_config), dask.config.set({**remote_config, **http}):
-        with _connect(f"--hosts {' '.join(args.hosts)}", SSHCluster, hosts, connect_options=connect_options,
-                      worker_options=worker_options, scheduler_options=scheduler_options, security=security,
-                      remote_python=args.remote_python or sys.executable) as cluster, \
-                Client(cluster, security=security) as client:
-            client.wait_for_workers(len(args.hosts), timeout=REMOTE_TIMEOUT_S)
-            if args.dashboard:
-                log_dashboard(client, hosts[0])
-            yield client
+    with (
+        host_tls(args, hosts, connect_options) as (security, remote_config),
+        dask.config.set({**remote_config, **http}),
+        _connect(
+            f"--hosts {' '.join(args.hosts)}",
+            SSHCluster,
+            hosts,
+            connect_options=connect_options,
+            worker_options=worker_options,
+            scheduler_options=scheduler_options,
+            security=security,
+            remote_python=args.remote_python or sys.executable,
+        ) as cluster,
+        Client(cluster, security=security) as client,
+    ):
+        client.wait_for_workers(len(args.hosts), timeout=REMOTE_TIMEOUT_S)
+        if args.dashboard:
+            log_dashboard(client, hosts[0])
+        yield client
 
 
 def _connect(what, start, *args, **kwargs):
@@ -491,8 +543,14 @@ def report(future, name, progress):
         return True
     error = future.exception()
     if isinstance(error, sweep_task.ExperimentFailed):
-        log.error("%s: gave up after %d tries, the last: `%s` exited %d on %s", name, RETRIES + 1, error.command,
-                  error.returncode, error.host)
+        log.error(
+            "%s: gave up after %d tries, the last: `%s` exited %d on %s",
+            name,
+            RETRIES + 1,
+            error.command,
+            error.returncode,
+            error.host,
+        )
     elif isinstance(error, KilledWorker):
         log.error("%s: gave up: its worker died %d times; last lines:\n%s", name, RETRIES + 1, progress.tail(name))
     else:
@@ -503,7 +561,9 @@ def report(future, name, progress):
 def submit(client, experiment, avoid=None):
     """Submit the task of ``experiment``; a retry goes to a worker other than ``avoid``, where there is one."""
     others = [address for address in client.scheduler_info(n_workers=-1)["workers"] if address != avoid]
-    elsewhere = {"workers": others, "allow_other_workers": True} if avoid and others else {}  # a preference: never stuck
+    elsewhere = (
+        {"workers": others, "allow_other_workers": True} if avoid and others else {}
+    )  # a preference: never stuck
     attempt = "retry" if avoid else "first"
     return client.submit(sweep_task.run_experiment, experiment, key=f"sweep-{experiment.name}-{attempt}", **elsewhere)
 
@@ -526,10 +586,19 @@ def dispatch(experiments, args):
         ship_task_code(client)
         workers = client.scheduler_info(n_workers=-1)["workers"]
         address = client.scheduler.address
-        log.info("scheduler at %s, %s", address, "over TLS, mutual authentication" if address.startswith("tls://")
-                 else "over plain TCP (--insecure): unauthenticated, unencrypted")
-        log.info("dispatching %d experiments to %d workers: %s", len(experiments), len(workers),
-                 ", ".join(f"{w['host']} ({address})" for address, w in workers.items()))
+        log.info(
+            "scheduler at %s, %s",
+            address,
+            "over TLS, mutual authentication"
+            if address.startswith("tls://")
+            else "over plain TCP (--insecure): unauthenticated, unencrypted",
+        )
+        log.info(
+            "dispatching %d experiments to %d workers: %s",
+            len(experiments),
+            len(workers),
+            ", ".join(f"{w['host']} ({address})" for address, w in workers.items()),
+        )
         progress = Progress()
         client.subscribe_topic(sweep_task.TOPIC, progress.on_event)
         experiment_of = {submit(client, experiment): experiment for experiment in experiments}
@@ -563,35 +632,63 @@ def remote_option(text):
     """``KEY=VALUE`` as the pair ``(KEY, VALUE)``."""
     key, equals, value = text.partition("=")
     if not equals or not key or key.startswith("-"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, a `dvc remote modify` option such as"
-                                         " keyfile=~/.ssh/id_ed25519")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected KEY=VALUE, a `dvc remote modify` option such as keyfile=~/.ssh/id_ed25519"
+        )
     return key, value
 
 
 def parse_arguments(argv=None):
     parser = OneLineParser(prog="python -m digitclust.sweep", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-S", "--set-param", dest="sets", action="append", default=[], metavar="KEY=V1,V2",
-                        help="`dvc exp run -S` values; each combination of the -S values is one experiment")
+    parser.add_argument(
+        "-S",
+        "--set-param",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="`dvc exp run -S` values; each combination of the -S values is one experiment",
+    )
     hosts = parser.add_mutually_exclusive_group()
     hosts.add_argument("--hosts", nargs="+", metavar="HOST", help="workers, started over SSH (one task at a time each)")
     hosts.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tls://10.0.0.5:8786")
     parser.add_argument("--scheduler-host", help="where --hosts' scheduler runs (default: the first host)")
     parser.add_argument("--ssh-config", help="SSH config for reaching --hosts (default: ~/.ssh/config)")
     parser.add_argument("--remote-python", help="Python of the venv on the hosts (default: this one's path)")
-    parser.add_argument("--git-remote", required=True, type=not_an_option, help="Git URL the hosts clone from and push experiments to")
-    parser.add_argument("--dvc-remote", required=True, type=not_an_option, help="DVC remote URL the hosts pull from and push to")
-    parser.add_argument("--dvc-remote-option", action="append", default=[], type=remote_option, metavar="KEY=VALUE",
-                        help="`dvc remote modify` option of --dvc-remote, e.g. keyfile=~/.ssh/id_ed25519")
-    parser.add_argument("--rev", default="HEAD", type=not_an_option, help="baseline commit, pushed to --git-remote (default: HEAD)")
-    parser.add_argument("--target", action="append", default=[], type=not_an_option, help="stage to reproduce (default: all)")
+    parser.add_argument(
+        "--git-remote", required=True, type=not_an_option, help="Git URL the hosts clone from and push experiments to"
+    )
+    parser.add_argument(
+        "--dvc-remote", required=True, type=not_an_option, help="DVC remote URL the hosts pull from and push to"
+    )
+    parser.add_argument(
+        "--dvc-remote-option",
+        action="append",
+        default=[],
+        type=remote_option,
+        metavar="KEY=VALUE",
+        help="`dvc remote modify` option of --dvc-remote, e.g. keyfile=~/.ssh/id_ed25519",
+    )
+    parser.add_argument(
+        "--rev", default="HEAD", type=not_an_option, help="baseline commit, pushed to --git-remote (default: HEAD)"
+    )
+    parser.add_argument(
+        "--target", action="append", default=[], type=not_an_option, help="stage to reproduce (default: all)"
+    )
     parser.add_argument("--workdir", default="~/digitclust-sweep", help="folder of the clones on each host")
     parser.add_argument("--tls-ca-file", metavar="PEM", help="your CA's certificate (default: a CA made for the sweep)")
     parser.add_argument("--tls-cert", metavar="PEM", help="a certificate of --tls-ca-file, for every role; its key too")
     parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert, unless its file holds it")
-    parser.add_argument("--dashboard", action="store_true",
-                        help="serve Dask's dashboard, on the scheduler host's loopback only (reach it by an SSH tunnel)")
-    parser.add_argument("--insecure", action="store_true",
-                        help="accept a --scheduler tcp://, unauthenticated and unencrypted: anyone who reaches it runs code")
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve Dask's dashboard, on the scheduler host's loopback only (reach it by an SSH tunnel)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept a --scheduler tcp://, unauthenticated and unencrypted: anyone who reaches it runs code",
+    )
     args = parser.parse_args(argv)
     if not args.hosts and not args.scheduler:
         parser.error("no hosts: give --hosts HOST [HOST ...] (workers over SSH) or --scheduler tls://HOST:PORT")
@@ -607,20 +704,26 @@ def check_security_arguments(parser, args):
     if args.insecure and not args.scheduler:
         parser.error("--insecure: only for a --scheduler tcp:// that you run; the cluster of --hosts always speaks TLS")
     if args.dashboard and args.scheduler:
-        parser.error("--dashboard: only with --hosts; a --scheduler that you run serves the dashboard you set it up with")
+        parser.error(
+            "--dashboard: only with --hosts; a --scheduler that you run serves the dashboard you set it up with"
+        )
     if not args.scheduler:
         return
     scheme = args.scheduler.partition("://")[0] if "://" in args.scheduler else "tcp"
     if scheme == "tls" and args.insecure:
         parser.error(f"--insecure: the scheduler {args.scheduler} speaks TLS; drop --insecure")
     if scheme == "tls" and not given and not dask_config_has_tls():
-        parser.error(f"--scheduler {args.scheduler}: no credentials: give --tls-ca-file and --tls-cert (and --tls-key),"
-                     " or name them in Dask's config (distributed.comm.tls.ca-file, .client.cert, .client.key)")
+        parser.error(
+            f"--scheduler {args.scheduler}: no credentials: give --tls-ca-file and --tls-cert (and --tls-key),"
+            " or name them in Dask's config (distributed.comm.tls.ca-file, .client.cert, .client.key)"
+        )
     if scheme != "tls" and not args.insecure:
-        parser.error(f"--scheduler {args.scheduler}: plain {scheme}:// lets anyone who reaches it run code on its"
-                     " workers; start the scheduler with TLS (dask scheduler --tls-ca-file CA --tls-cert CERT --tls-key"
-                     " KEY) and give tls://HOST:PORT with --tls-ca-file, --tls-cert and --tls-key, or add --insecure"
-                     " to accept the risk")
+        parser.error(
+            f"--scheduler {args.scheduler}: plain {scheme}:// lets anyone who reaches it run code on its"
+            " workers; start the scheduler with TLS (dask scheduler --tls-ca-file CA --tls-cert CERT --tls-key"
+            " KEY) and give tls://HOST:PORT with --tls-ca-file, --tls-cert and --tls-key, or add --insecure"
+            " to accept the risk"
+        )
 
 
 def prepare(args):
@@ -634,9 +737,18 @@ def prepare(args):
     check_dvc_remote(args.dvc_remote, args.dvc_remote_option)
     done = experiments_on_remote(refs, sha)
     experiments = [
-        sweep_task.Experiment(name, overrides, args.git_remote, sha, args.dvc_remote, tuple(args.dvc_remote_option),
-                              tuple(args.target), args.workdir)
-        for name, overrides in plan.items() if name not in done
+        sweep_task.Experiment(
+            name,
+            overrides,
+            args.git_remote,
+            sha,
+            args.dvc_remote,
+            tuple(args.dvc_remote_option),
+            tuple(args.target),
+            args.workdir,
+        )
+        for name, overrides in plan.items()
+        if name not in done
     ]
     return experiments, sorted(set(plan) & done)
 
@@ -649,7 +761,9 @@ def sweep(args):
         log.info("skipping %d experiments already on the Git remote: %s", len(skipped), ", ".join(skipped))
     finished = dispatch(experiments, args) if experiments else []
     failed = len(experiments) - len(finished)
-    log.info("%d finished, %d failed, %d skipped in %.0f s", len(finished), failed, len(skipped), time.monotonic() - began)
+    log.info(
+        "%d finished, %d failed, %d skipped in %.0f s", len(finished), failed, len(skipped), time.monotonic() - began
+    )
     if finished or skipped:
         log.info("to see them here: dvc exp pull %s %s; dvc exp show", args.git_remote, " ".join([*finished, *skipped]))
     return failed
@@ -664,4 +778,3 @@ def main(argv=None):
     except PipelineError as error:
         sys.exit(f"error: {error}")
     sys.exit(1 if failed else 0)
-

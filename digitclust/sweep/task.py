@@ -83,7 +83,10 @@ def commands(experiment):
     yield _shown(["git", "checkout", "--quiet", "--detach", experiment.rev])
     yield _shown([*dvc, "remote", "add", "--local", "--force", "--default", "--", "sweep", experiment.dvc_remote])
     for key, value in experiment.dvc_options:  # a password may be among them: its value stays out of the log
-        yield [*dvc, "remote", "modify", "--local", "--", "sweep", key, value], " ".join([*dvc, "remote", "modify", key, "..."])
+        yield (
+            [*dvc, "remote", "modify", "--local", "--", "sweep", key, value],
+            " ".join([*dvc, "remote", "modify", key, "..."]),
+        )
     # The baseline's outputs and every pushed run record: stages run before, anywhere, are restored.
     yield _shown([*dvc, "pull", "--run-cache", "--allow-missing"])
     yield _shown([*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, "--", *experiment.targets])
@@ -105,8 +108,15 @@ def run_logged(command, shown, folder, log, host):
     Raises ExperimentFailed if it fails.
     """
     log.line(f"$ {shown}")
-    with subprocess.Popen(command, cwd=folder, env=command_environment(), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True) as process:
+    with subprocess.Popen(
+        command,
+        cwd=folder,
+        env=command_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    ) as process:
         for text in process.stdout:
             log.line(text)
     if process.returncode != 0:

@@ -1,6 +1,5 @@
 """The Keras stages (train, encode, refine) run on Keras' JAX backend too, chosen by `autoencoder.backend`."""
 
-
 import numpy as np
 
 from conftest import write_bars
@@ -8,12 +7,14 @@ from digitclust.pipeline import storage
 from helpers import OWN_LOG_LINE, run_stage, stage_folder
 
 
-
 def test_train_and_encode_run_on_jax(tmp_path):
     stage_folder(tmp_path, {"autoencoder.backend": "jax", "autoencoder.epochs": 2, "autoencoder.code_size": 8})
     rng = np.random.default_rng(0)
-    storage.save_npz(tmp_path / "inputs.npz", x_train=rng.random((600, 28, 28), np.float32),
-                x_test=rng.random((100, 28, 28), np.float32))
+    storage.save_npz(
+        tmp_path / "inputs.npz",
+        x_train=rng.random((600, 28, 28), np.float32),
+        x_test=rng.random((100, 28, 28), np.float32),
+    )
 
     trained = run_stage(tmp_path, "train", "inputs.npz", "encoder.keras", "decoder.keras", "live", "checkpoints")
     assert trained.returncode == 0, trained.stderr

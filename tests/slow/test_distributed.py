@@ -45,8 +45,9 @@ def write_home(home, server):
     ssh.mkdir(parents=True)
     shutil.copy(server.keyfile, ssh / "id_ed25519")
     (ssh / "known_hosts").write_text(server.known_hosts_line())
-    (ssh / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {ssh / 'id_ed25519'}\n"
-                                f"  UserKnownHostsFile {ssh / 'known_hosts'}\n")
+    (ssh / "config").write_text(
+        f"Host 127.0.0.1\n  IdentityFile {ssh / 'id_ed25519'}\n  UserKnownHostsFile {ssh / 'known_hosts'}\n"
+    )
     (home / ".gitconfig").write_text(f"[core]\n\tsshCommand = ssh -F {ssh / 'config'}\n")
     (home / ".config" / "dvc").mkdir(parents=True)
     (home / ".config" / "dvc" / "config").write_text("[core]\n    analytics = false\n")
@@ -85,10 +86,13 @@ class Hosts:
             server.__enter__()
         known = self.folder / "known_hosts"
         known.write_text("".join(server.known_hosts_line() for server in self.servers.values()))
-        self.ssh_config.write_text("".join(
-            f"Host host-{name}\n  HostName 127.0.0.1\n  Port {server.port}\n  User {server.user}\n"
-            f"  IdentityFile {server.keyfile}\n  UserKnownHostsFile {known}\n"
-            for name, server in self.servers.items()))
+        self.ssh_config.write_text(
+            "".join(
+                f"Host host-{name}\n  HostName 127.0.0.1\n  Port {server.port}\n  User {server.user}\n"
+                f"  IdentityFile {server.keyfile}\n  UserKnownHostsFile {known}\n"
+                for name, server in self.servers.items()
+            )
+        )
         return self
 
     def __exit__(self, *exc_info):
@@ -96,7 +100,15 @@ class Hosts:
             self.kill(name)  # sessions outlive their sshd: Dask's processes would go on
 
     def arguments(self):
-        return ["--hosts", "host-a", "host-b", "--scheduler-host", "host-scheduler", "--ssh-config", str(self.ssh_config)]
+        return [
+            "--hosts",
+            "host-a",
+            "host-b",
+            "--scheduler-host",
+            "host-scheduler",
+            "--ssh-config",
+            str(self.ssh_config),
+        ]
 
     def owner(self, folder):
         """The name of the host whose home holds ``folder``."""
@@ -130,8 +142,18 @@ def driver(tiny_repo, tmp_path_factory, ssh_server):
 
 
 def sweep_command(remotes, *arguments):
-    return [sys.executable, "-m", "digitclust.sweep", *arguments, "--git-remote", remotes.git,
-            "--dvc-remote", remotes.dvc, "--target", TARGET]
+    return [
+        sys.executable,
+        "-m",
+        "digitclust.sweep",
+        *arguments,
+        "--git-remote",
+        remotes.git,
+        "--dvc-remote",
+        remotes.dvc,
+        "--target",
+        TARGET,
+    ]
 
 
 class Sweep:
@@ -141,8 +163,10 @@ class Sweep:
     """
 
     def __init__(self, command, cwd, env):
-        self.lines, self.process = [], subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                                        stderr=subprocess.STDOUT, text=True)
+        self.lines, self.process = (
+            [],
+            subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+        )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -200,21 +224,24 @@ def local_run(publisher, n_init):
 @pytest.fixture(scope="module")
 def local_scores(publisher):
     """The scores of each experiment of GRID run locally, with `dvc exp run -S`, by name."""
-    return {name: local_run(publisher, n_init) for name, n_init in zip(NAMES, (1, 3))}
+    return {name: local_run(publisher, n_init) for name, n_init in zip(NAMES, (1, 3), strict=False)}
 
 
 def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
-        remotes, driver, local_scores, ssh_server, tmp_path):
+    remotes, driver, local_scores, ssh_server, tmp_path
+):
     repo, env = driver
-    with Hosts(tmp_path, ssh_server) as hosts:
-        with Sweep(sweep_command(remotes, *GRID, *hosts.arguments()), repo, env) as sweep:
-            first = sweep.wait_for(STARTED)
-            assert first, sweep.finish()[1]
-            name, folder = first.split(": ")[1].split(STARTED)[0], first.rsplit(" in ", 1)[1]
-            wait_until_running(folder)
-            victim = hosts.owner(folder)
-            hosts.kill(victim)
-            returncode, output = sweep.finish()
+    with (
+        Hosts(tmp_path, ssh_server) as hosts,
+        Sweep(sweep_command(remotes, *GRID, *hosts.arguments()), repo, env) as sweep,
+    ):
+        first = sweep.wait_for(STARTED)
+        assert first, sweep.finish()[1]
+        name, folder = first.split(": ")[1].split(STARTED)[0], first.rsplit(" in ", 1)[1]
+        wait_until_running(folder)
+        victim = hosts.owner(folder)
+        hosts.kill(victim)
+        returncode, output = sweep.finish()
 
     assert returncode == 0, output
     assert f"{name}: its worker on " in output and "was lost; last lines there:" in output, output
@@ -227,9 +254,17 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
 
     add_remote(repo, "storage", remotes.dvc, default=True, keyfile=ssh_server.keyfile)
     run_in_driver = dict(cwd=repo)
-    subprocess.run([sys.executable, "-m", "dvc", "exp", "pull", remotes.git, *NAMES], env=env, check=True, **run_in_driver)
-    shown = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], env=env, check=True,
-                           capture_output=True, text=True, **run_in_driver).stdout
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "exp", "pull", remotes.git, *NAMES], env=env, check=True, **run_in_driver
+    )
+    shown = subprocess.run(
+        [sys.executable, "-m", "dvc", "exp", "show", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        **run_in_driver,
+    ).stdout
     assert all(each in shown for each in NAMES), shown
     for each in NAMES:
         dvc("exp", "apply", each, cwd=repo)
@@ -240,25 +275,35 @@ def test_sweep_over_two_hosts_survives_a_killed_worker_and_comes_back_whole(
         assert all(md5(repo / path) == digest for path, digest in expected.items() if (repo / path).is_file())
         run(["git", "checkout", "--", "."], cwd=repo)
 
-    rerun = subprocess.run(sweep_command(remotes, *GRID, "--hosts", "nowhere"), cwd=repo, env=env,
-                           capture_output=True, text=True)
+    rerun = subprocess.run(
+        sweep_command(remotes, *GRID, "--hosts", "nowhere"), cwd=repo, env=env, capture_output=True, text=True
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert f"skipping 2 experiments already on the Git remote: {', '.join(NAMES)}" in rerun.stderr, rerun.stderr
     assert "0 finished, 0 failed, 2 skipped" in rerun.stderr, rerun.stderr
 
 
 def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_last_lines(
-        remotes, driver, ssh_server, tmp_path):
+    remotes, driver, ssh_server, tmp_path
+):
     """A learning rate of 1e15 passes every params check, but the training diverges and the stage stops.
 
     The DVC remote's key is given as a `dvc remote modify` option here, a path on each host.
     """
     repo, env = driver
     name = "autoencoder.learning_rate-1000000000000000.0_cluster.manifold-none"
-    grid = ["-S", "autoencoder.learning_rate=1000000000000000.0", "-S", "cluster.manifold=none",
-            "--dvc-remote-option", "keyfile=~/.ssh/id_ed25519"]
-    with Hosts(tmp_path, ssh_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
-                                                         env) as sweep:
+    grid = [
+        "-S",
+        "autoencoder.learning_rate=1000000000000000.0",
+        "-S",
+        "cluster.manifold=none",
+        "--dvc-remote-option",
+        "keyfile=~/.ssh/id_ed25519",
+    ]
+    with (
+        Hosts(tmp_path, ssh_server) as hosts,
+        Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo, env) as sweep,
+    ):
         returncode, output = sweep.finish()
 
     assert returncode == 1, output
@@ -277,10 +322,13 @@ def test_a_failing_experiment_is_retried_once_then_reported_by_name_with_its_las
 
 def run_sweep_quietly(arguments, cwd, env=None):
     """`python -m digitclust.sweep` with ``arguments``; its stdout says whether it imported Dask."""
-    code = ("import atexit, sys; atexit.register(lambda: print('distributed' in sys.modules));"
-            " from digitclust.sweep.driver import main; main()")
-    return subprocess.run([sys.executable, "-c", code, *arguments], cwd=cwd, env=env or environment(),
-                          capture_output=True, text=True)
+    code = (
+        "import atexit, sys; atexit.register(lambda: print('distributed' in sys.modules));"
+        " from digitclust.sweep.driver import main; main()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *arguments], cwd=cwd, env=env or environment(), capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -293,26 +341,51 @@ def local_git_remote(driver, tmp_path_factory):
     return str(bare)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["-S", "seed"], "error: -S seed: not valid `dvc exp run -S` values (Error parsing override 'seed'); expected"),
-    (["-S", "seed=0,1", "-S", "nope=1"], "error: -S nope=1: nope is not a key of params.yaml; keys in params.yaml: seed,"),
-    (["-S", "kmeans=3"], "error: -S kmeans=3: kmeans is a section of params.yaml; set one of its keys: k, n_init,"),
-    (["-S", "kmeans.n_init=2,0"], "error: -S kmeans.n_init=0: kmeans.n_init = 0: expected an integer >= 1"),
-    ([], "error: no -S values: give the grid as `dvc exp run -S` values, e.g. -S 'seed=0,1,2'"),
-    (["-S", "seed=0", "--scheduler", "tcp://10.0.0.5:8786"], "error: python -m digitclust.sweep: --scheduler"
-     " tcp://10.0.0.5:8786: plain tcp:// lets anyone who reaches it run code on its workers; start the scheduler with TLS"),
-    (["-S", "seed=0", "--scheduler", "10.0.0.5:8786"], "error: python -m digitclust.sweep: --scheduler 10.0.0.5:8786:"
-     " plain tcp:// lets anyone"),
-    (["-S", "seed=0", "--scheduler", "tls://10.0.0.5:8786"], "error: python -m digitclust.sweep: --scheduler"
-     " tls://10.0.0.5:8786: no credentials: give --tls-ca-file and --tls-cert"),
-    (["-S", "seed=0", "--tls-ca-file", "ca.pem"], "error: python -m digitclust.sweep: --tls-ca-file and --tls-cert go"
-     " together"),
-    (["-S", "seed=0", "--insecure"], "error: python -m digitclust.sweep: --insecure: only for a --scheduler tcp://"),
-    (["-S", "seed=0", "--tls-ca-file", "nowhere/ca.pem", "--tls-cert", "nowhere/c.pem"],
-     "error: --tls-cert nowhere/c.pem: cannot read it (No such file or directory)"),
-    (["-S", "seed=0", "--dvc-remote-option", "keyfile"], "error: python -m digitclust.sweep: argument"
-     " --dvc-remote-option: 'keyfile': expected KEY=VALUE, a `dvc remote modify` option such as keyfile="),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["-S", "seed"], "error: -S seed: not valid `dvc exp run -S` values (Error parsing override 'seed'); expected"),
+        (
+            ["-S", "seed=0,1", "-S", "nope=1"],
+            "error: -S nope=1: nope is not a key of params.yaml; keys in params.yaml: seed,",
+        ),
+        (["-S", "kmeans=3"], "error: -S kmeans=3: kmeans is a section of params.yaml; set one of its keys: k, n_init,"),
+        (["-S", "kmeans.n_init=2,0"], "error: -S kmeans.n_init=0: kmeans.n_init = 0: expected an integer >= 1"),
+        ([], "error: no -S values: give the grid as `dvc exp run -S` values, e.g. -S 'seed=0,1,2'"),
+        (
+            ["-S", "seed=0", "--scheduler", "tcp://10.0.0.5:8786"],
+            "error: python -m digitclust.sweep: --scheduler"
+            " tcp://10.0.0.5:8786: plain tcp:// lets anyone who reaches it run code on its workers;"
+            " start the scheduler with TLS",
+        ),
+        (
+            ["-S", "seed=0", "--scheduler", "10.0.0.5:8786"],
+            "error: python -m digitclust.sweep: --scheduler 10.0.0.5:8786: plain tcp:// lets anyone",
+        ),
+        (
+            ["-S", "seed=0", "--scheduler", "tls://10.0.0.5:8786"],
+            "error: python -m digitclust.sweep: --scheduler"
+            " tls://10.0.0.5:8786: no credentials: give --tls-ca-file and --tls-cert",
+        ),
+        (
+            ["-S", "seed=0", "--tls-ca-file", "ca.pem"],
+            "error: python -m digitclust.sweep: --tls-ca-file and --tls-cert go together",
+        ),
+        (
+            ["-S", "seed=0", "--insecure"],
+            "error: python -m digitclust.sweep: --insecure: only for a --scheduler tcp://",
+        ),
+        (
+            ["-S", "seed=0", "--tls-ca-file", "nowhere/ca.pem", "--tls-cert", "nowhere/c.pem"],
+            "error: --tls-cert nowhere/c.pem: cannot read it (No such file or directory)",
+        ),
+        (
+            ["-S", "seed=0", "--dvc-remote-option", "keyfile"],
+            "error: python -m digitclust.sweep: argument"
+            " --dvc-remote-option: 'keyfile': expected KEY=VALUE, a `dvc remote modify` option such as keyfile=",
+        ),
+    ],
+)
 def test_bad_input_stops_in_one_line_before_dask_is_imported(arguments, message, driver, local_git_remote):
     repo, _ = driver
     hosts = [] if "--hosts" in arguments or "--scheduler" in arguments else ["--hosts", "nowhere"]
@@ -326,8 +399,10 @@ def test_no_hosts_stops_in_one_line(driver, local_git_remote):
     repo, _ = driver
     result = run_sweep_quietly(["-S", "seed=0", "--git-remote", local_git_remote, "--dvc-remote", str(repo)], repo)
     assert result.returncode == 2 and result.stdout == "False\n"
-    assert result.stderr == ("error: python -m digitclust.sweep: no hosts: give --hosts HOST [HOST ...] (workers over"
-                             " SSH) or --scheduler tls://HOST:PORT\n")
+    assert result.stderr == (
+        "error: python -m digitclust.sweep: no hosts: give --hosts HOST [HOST ...] (workers over"
+        " SSH) or --scheduler tls://HOST:PORT\n"
+    )
 
 
 def test_unreachable_remotes_stop_in_one_line(driver, local_git_remote, tmp_path):
@@ -335,10 +410,12 @@ def test_unreachable_remotes_stop_in_one_line(driver, local_git_remote, tmp_path
     with ClosedPort() as closed:
         unreachable = f"ssh://127.0.0.1:{closed.port}{tmp_path.as_posix()}"
         results = {
-            "--git-remote": run_sweep_quietly(["-S", "seed=0", "--hosts", "h", "--git-remote", unreachable,
-                                               "--dvc-remote", str(repo)], repo),
-            "--dvc-remote": run_sweep_quietly(["-S", "seed=0", "--hosts", "h", "--git-remote", local_git_remote,
-                                               "--dvc-remote", unreachable], repo),
+            "--git-remote": run_sweep_quietly(
+                ["-S", "seed=0", "--hosts", "h", "--git-remote", unreachable, "--dvc-remote", str(repo)], repo
+            ),
+            "--dvc-remote": run_sweep_quietly(
+                ["-S", "seed=0", "--hosts", "h", "--git-remote", local_git_remote, "--dvc-remote", unreachable], repo
+            ),
         }
     for option, result in results.items():
         assert result.returncode == 1 and result.stdout == "False\n"
@@ -348,10 +425,13 @@ def test_unreachable_remotes_stop_in_one_line(driver, local_git_remote, tmp_path
 
 def test_a_baseline_missing_from_the_git_remote_stops_in_one_line(driver, local_git_remote, tmp_path):
     repo = clone(driver[0], tmp_path / "ahead")
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "--allow-empty", "-m", "ahead"],
-        cwd=repo)
-    result = run_sweep_quietly(["-S", "seed=0", "--hosts", "h", "--git-remote", local_git_remote,
-                                "--dvc-remote", str(tmp_path)], repo)
+    run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "--allow-empty", "-m", "ahead"],
+        cwd=repo,
+    )
+    result = run_sweep_quietly(
+        ["-S", "seed=0", "--hosts", "h", "--git-remote", local_git_remote, "--dvc-remote", str(tmp_path)], repo
+    )
     assert result.returncode == 1 and result.stdout == "False\n"
     assert result.stderr.startswith(f"error: --git-remote {local_git_remote}: commit "), result.stderr
     assert "is not the tip of a branch or tag there; push it first" in result.stderr, result.stderr
@@ -360,8 +440,13 @@ def test_a_baseline_missing_from_the_git_remote_stops_in_one_line(driver, local_
 def test_experiment_names_are_valid_git_refs_and_distinct():
     from digitclust.sweep.driver import experiment_name
 
-    overrides = [("seed=0", "kmeans.n_init=3"), ("data.dataset=fashion_mnist",), ("autoencoder.learning_rate=1e-05",),
-                 ("data.datasets.mnist.sources=[{kind: npm, package: 'a b'}]",), ("seed=0", "kmeans.n_init=3..lock")]
+    overrides = [
+        ("seed=0", "kmeans.n_init=3"),
+        ("data.dataset=fashion_mnist",),
+        ("autoencoder.learning_rate=1e-05",),
+        ("data.datasets.mnist.sources=[{kind: npm, package: 'a b'}]",),
+        ("seed=0", "kmeans.n_init=3..lock"),
+    ]
     names = [experiment_name(each) for each in overrides]
     assert names[0] == "kmeans.n_init-3_seed-0"
     assert names[0] == experiment_name(tuple(reversed(overrides[0])))
@@ -375,8 +460,21 @@ def test_an_unreachable_host_stops_in_one_line(driver, local_git_remote, tmp_pat
     with ClosedPort() as closed:
         config = tmp_path / "ssh_config"
         config.write_text(f"Host gone\n  HostName 127.0.0.1\n  Port {closed.port}\n")
-        result = run_sweep_quietly(["-S", "seed=0", "--hosts", "gone", "--ssh-config", str(config),
-                                    "--git-remote", local_git_remote, "--dvc-remote", str(tmp_path)], repo)
+        result = run_sweep_quietly(
+            [
+                "-S",
+                "seed=0",
+                "--hosts",
+                "gone",
+                "--ssh-config",
+                str(config),
+                "--git-remote",
+                local_git_remote,
+                "--dvc-remote",
+                str(tmp_path),
+            ],
+            repo,
+        )
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("error: --hosts gone: could not start or reach Dask there ("), result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
@@ -394,9 +492,13 @@ def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, pub
     pems = sweep_credentials()  # the user's own CA, as far as this sweep knows
     for role, text in pems.items():
         (tmp_path / f"{role}.pem").write_text(text)
-    security = Security(require_encryption=True, tls_ca_file=str(tmp_path / "ca.pem"),
-                        tls_scheduler_cert=str(tmp_path / "scheduler.pem"), tls_worker_cert=str(tmp_path / "worker.pem"),
-                        tls_client_cert=str(tmp_path / "client.pem"))
+    security = Security(
+        require_encryption=True,
+        tls_ca_file=str(tmp_path / "ca.pem"),
+        tls_scheduler_cert=str(tmp_path / "scheduler.pem"),
+        tls_worker_cert=str(tmp_path / "worker.pem"),
+        tls_client_cert=str(tmp_path / "client.pem"),
+    )
     git_remote, dvc_remote = tmp_path / "project.git", tmp_path / "dvc"
     run(["git", "init", "-q", "--bare", str(git_remote)], cwd=tmp_path)
     run(["git", "push", "-q", str(git_remote), "HEAD:refs/heads/main"], cwd=repo)
@@ -405,11 +507,34 @@ def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, pub
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0", security=security) as cluster:
         assert cluster.scheduler_address.startswith("tls://")
         result = subprocess.run(
-            [sys.executable, "-m", "digitclust.sweep", "-S", "kmeans.n_init=4", "-S", "cluster.manifold=none",
-             "--scheduler", cluster.scheduler_address, "--tls-ca-file", str(tmp_path / "ca.pem"),
-             "--tls-cert", str(tmp_path / "client.pem"), "--git-remote", str(git_remote), "--dvc-remote", str(dvc_remote),
-             "--workdir", str(tmp_path / "work"), "--target", TARGET], cwd=repo, env=environment(),
-            capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "digitclust.sweep",
+                "-S",
+                "kmeans.n_init=4",
+                "-S",
+                "cluster.manifold=none",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--tls-ca-file",
+                str(tmp_path / "ca.pem"),
+                "--tls-cert",
+                str(tmp_path / "client.pem"),
+                "--git-remote",
+                str(git_remote),
+                "--dvc-remote",
+                str(dvc_remote),
+                "--workdir",
+                str(tmp_path / "work"),
+                "--target",
+                TARGET,
+            ],
+            cwd=repo,
+            env=environment(),
+            capture_output=True,
+            text=True,
+        )
 
     assert result.returncode == 0, result.stderr
     assert f"{name}: finished on " in result.stderr and "1 finished, 0 failed, 0 skipped" in result.stderr
@@ -422,8 +547,12 @@ def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, pub
 
 def other_address():
     """An IPv4 address of this machine other than 127.0.0.1 (127.0.0.2, also the machine's, where there is none)."""
-    addresses = [each.address for addresses in psutil.net_if_addrs().values() for each in addresses
-                 if each.family == socket.AF_INET and each.address != LOOPBACK]
+    addresses = [
+        each.address
+        for addresses in psutil.net_if_addrs().values()
+        for each in addresses
+        if each.family == socket.AF_INET and each.address != LOOPBACK
+    ]
     return addresses[0] if addresses else "127.0.0.2"
 
 
@@ -456,7 +585,8 @@ def key_in_a_command_line():
 
 
 def test_a_sweep_over_tls_lets_no_stranger_in_and_keeps_its_dashboard_on_loopback(
-        remotes, driver, publisher, ssh_server, tmp_path):
+    remotes, driver, publisher, ssh_server, tmp_path
+):
     """While a sweep runs: a Client without credentials, one with another CA's and one over plain TCP are refused;
     the dashboard answers on the scheduler host's loopback and not on another address of the machine; no
     process shows a key; the credentials sit in a folder of the user's only, deleted at the end."""
@@ -466,8 +596,10 @@ def test_a_sweep_over_tls_lets_no_stranger_in_and_keeps_its_dashboard_on_loopbac
     name = "cluster.manifold-none_kmeans.n_init-2"  # not on the Git remote yet, whichever test ran before
     before = tls_folders()
     grid = ["-S", "kmeans.n_init=2", "-S", "cluster.manifold=none", "--dashboard"]
-    with Hosts(tmp_path, ssh_server) as hosts, Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo,
-                                                     env) as sweep:
+    with (
+        Hosts(tmp_path, ssh_server) as hosts,
+        Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo, env) as sweep,
+    ):
         line = sweep.wait_for("scheduler at ")
         assert line and " over TLS, mutual authentication" in line, sweep.finish()[1]
         address = line.split("scheduler at ")[1].split(",")[0]
@@ -510,11 +642,25 @@ def test_a_sweep_over_tls_lets_no_stranger_in_and_keeps_its_dashboard_on_loopbac
 def test_a_plain_tcp_scheduler_with_insecure_is_warned_of(driver, local_git_remote, tmp_path):
     repo, _ = driver
     with ClosedPort() as closed:
-        result = run_sweep_quietly(["-S", "seed=0", "--scheduler", f"tcp://127.0.0.1:{closed.port}", "--insecure",
-                                    "--git-remote", local_git_remote, "--dvc-remote", str(tmp_path)], repo)
+        result = run_sweep_quietly(
+            [
+                "-S",
+                "seed=0",
+                "--scheduler",
+                f"tcp://127.0.0.1:{closed.port}",
+                "--insecure",
+                "--git-remote",
+                local_git_remote,
+                "--dvc-remote",
+                str(tmp_path),
+            ],
+            repo,
+        )
     warning, error = result.stderr.splitlines()
-    assert warning.endswith(f"--insecure: the scheduler at tcp://127.0.0.1:{closed.port} speaks plain TCP,"
-                            " unauthenticated and unencrypted: anyone who reaches it can run any code on its workers,"
-                            " as their user"), result.stderr
+    assert warning.endswith(
+        f"--insecure: the scheduler at tcp://127.0.0.1:{closed.port} speaks plain TCP,"
+        " unauthenticated and unencrypted: anyone who reaches it can run any code on its workers,"
+        " as their user"
+    ), result.stderr
     assert error.startswith(f"error: --scheduler tcp://127.0.0.1:{closed.port}: could not start or reach Dask there")
     assert result.returncode == 1

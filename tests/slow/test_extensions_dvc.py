@@ -61,10 +61,16 @@ def shown_in_a_terminal(repo, columns):
 
 def test_exp_show_in_a_120_column_terminal_shows_the_refined_purity_of_both_splits(tiny_repo):
     header, row = [line.split() for line in shown_in_a_terminal(tiny_repo, 120)[1:4:2]]
-    assert header[:4] == ["Experiment", "Created", "metrics/refined.json:purity.train", "metrics/refined.json:purity.test"]
+    assert header[:4] == [
+        "Experiment",
+        "Created",
+        "metrics/refined.json:purity.train",
+        "metrics/refined.json:purity.test",
+    ]
     metrics = json.loads(dvc("metrics", "show", "--json", cwd=tiny_repo).stdout)[""]["data"]["metrics/refined.json"]
     assert row[0] == "workspace" and [float(value) for value in row[2:4]] == [
-        pytest.approx(metrics["data"]["purity"][split], abs=1e-3) for split in ("train", "test")]
+        pytest.approx(metrics["data"]["purity"][split], abs=1e-3) for split in ("train", "test")
+    ]
 
 
 def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path):
@@ -83,7 +89,9 @@ def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path
     assert "Running stage 'evaluate@pixels'" in log and "Running stage 'report'" in log, log
     assert "Running stage 'evaluate@baseline'" not in log, log
     shown = json.loads(dvc("metrics", "show", "--json", cwd=project).stdout)[""]["data"]
-    assert [path for path in shown if path.startswith("metrics/")] == [f"metrics/{m}.json" for m in [*METHODS, "pixels"]]
+    assert [path for path in shown if path.startswith("metrics/")] == [
+        f"metrics/{m}.json" for m in [*METHODS, "pixels"]
+    ]
     # the same K-Means on the same pixels: the same scores, as a row of its own
     assert shown["metrics/pixels.json"]["data"] == shown["metrics/baseline.json"]["data"]
     assert (project / "plots/confusion/pixels.csv").is_file() and (project / "plots/confusion/pixels.png").is_file()

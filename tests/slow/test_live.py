@@ -25,8 +25,14 @@ def test_exp_show_shows_the_current_epoch_and_loss_while_training_runs(tiny_repo
     repo = tmp_path / "project"
     shutil.copytree(tiny_repo, repo, symlinks=True)
     command = [sys.executable, "-m", "dvc", "exp", "run", "-n", "long", "-S", "autoencoder.epochs=500", "train"]
-    training = subprocess.Popen(command, cwd=repo, env=environment(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+    training = subprocess.Popen(
+        command,
+        cwd=repo,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline, seen = time.monotonic() + 180, []
         while time.monotonic() < deadline and training.poll() is None:

@@ -42,8 +42,10 @@ def repro(tiny_repo):
 def read_scores(repo):
     """``{method: {split: {score: value}}}`` from each scored method's metrics/<method>.json (score, then split)."""
     scores = {method: json.loads((repo / f"metrics/{method}.json").read_text()) for method in METHODS}
-    return {method: {split: {score: by_split[split] for score, by_split in values.items()} for split in ("train", "test")}
-            for method, values in scores.items()}
+    return {
+        method: {split: {score: by_split[split] for score, by_split in values.items()} for split in ("train", "test")}
+        for method, values in scores.items()
+    }
 
 
 def test_every_output_exists(repro):
@@ -67,7 +69,7 @@ def test_outputs_have_the_sizes_params_ask_for(repro):
         assert dataset["x_train"].shape == (2000, 28, 28) and dataset["x_test"].shape == (500, 28, 28)
     with np.load(repro / "data/inputs.npz") as inputs:
         assert inputs["x_train"].shape == (2000, 28, 28) and inputs["x_train"].dtype == np.float32
-        assert 0 <= inputs["x_train"].min() and inputs["x_train"].max() <= 1
+        assert inputs["x_train"].min() >= 0 and inputs["x_train"].max() <= 1
     code_size = yaml.safe_load((repro / "params.yaml").read_text())["autoencoder"]["code_size"]
     with np.load(repro / "data/codes.npz") as codes:
         assert codes["train"].shape == (2000, code_size) and codes["test"].shape == (500, code_size)

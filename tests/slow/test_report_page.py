@@ -28,8 +28,12 @@ def local_copy_of_scripts(page):
     vendor = page.parent / "vendor"
     vendor.mkdir()
     for url, name, version in {(m.group(0), *m.groups()) for m in CDN_SCRIPT.finditer(html)}:
-        subprocess.run(["npm", "pack", f"{name}@{version}", "--silent", "--pack-destination", str(vendor)],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            ["npm", "pack", f"{name}@{version}", "--silent", "--pack-destination", str(vendor)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         with tarfile.open(vendor / f"{name}-{version}.tgz") as tarball:
             manifest = json.load(tarball.extractfile("package/package.json"))
             served = manifest.get("jsdelivr") or manifest["unpkg"]
@@ -44,9 +48,17 @@ def browser():
         pytest.fail("Debian's chromium and chromium-driver are needed: `make test` installs them, as root")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

@@ -55,8 +55,14 @@ def sorted_experiments(repo):
 
 def start_queue(repo, workers):
     # The workers inherit the command's output and may outlive it: capturing it would wait for them.
-    subprocess.run([sys.executable, "-m", "dvc", "queue", "start", "-j", str(workers)], cwd=repo, env=environment(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "queue", "start", "-j", str(workers)],
+        cwd=repo,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
 
 
 def test_queued_sweep_runs_both_experiments_and_shows_them_by_purity(repo):

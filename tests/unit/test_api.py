@@ -19,8 +19,9 @@ HEAVY = ("keras", "sklearn", "umap", "tensorflow")
 @pytest.mark.parametrize("module", ["digitclust", "digitclust.pipeline.params"])
 def test_importing_the_package_or_the_params_check_loads_no_heavy_library(module):
     code = f"import sys, {module}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment(), capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment(), capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -45,7 +46,7 @@ def test_submodules_still_import_through_the_package():
 
 
 def test_the_default_datasets_are_those_of_params_yaml():
-    assert api.DEFAULT_DATASETS == yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["datasets"]
+    assert yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["datasets"] == api.DEFAULT_DATASETS
 
 
 def test_the_api_options_default_to_params_yaml():
@@ -65,11 +66,14 @@ def test_the_api_options_default_to_params_yaml():
         assert gmm[key].default == value, key
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"name": "cifar10"}, "name='cifar10': expected one of mnist, fashion_mnist"),
-    ({"train_size": 70_000}, "train_size=70000: expected an integer from 0 to 60000"),
-    ({"test_size": -1}, "test_size=-1: expected an integer from 0 to 10000"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "cifar10"}, "name='cifar10': expected one of mnist, fashion_mnist"),
+        ({"train_size": 70_000}, "train_size=70000: expected an integer from 0 to 60000"),
+        ({"test_size": -1}, "test_size=-1: expected an integer from 0 to 10000"),
+    ],
+)
 def test_load_dataset_refuses_bad_arguments_before_fetching(kwargs, message):
     with pytest.raises(ValueError, match=message):
         api.load_dataset(**kwargs)
@@ -79,8 +83,13 @@ def test_load_dataset_returns_float_images_and_the_first_samples(tiny_dataset, t
     from conftest import write_idx_dir
 
     folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
-    x_train, y_train, x_test, y_test = api.load_dataset(train_size=5, sources=[{"kind": "idx_dir", "path": str(folder)}],
-                                                        sha256=tiny_checksums)
+    x_train, y_train, x_test, y_test = api.load_dataset(
+        train_size=5, sources=[{"kind": "idx_dir", "path": str(folder)}], sha256=tiny_checksums
+    )
     assert x_train.shape == (5, 28, 28) and x_train.dtype == "float32" and x_test.shape == (4, 28, 28)
-    assert (x_train == tiny_dataset["x_train"][:5].astype("float32") / np.float32(255)).all() and 0 <= x_train.min() and x_train.max() <= 1
+    assert (
+        (x_train == tiny_dataset["x_train"][:5].astype("float32") / np.float32(255)).all()
+        and x_train.min() >= 0
+        and x_train.max() <= 1
+    )
     assert y_train.tolist() == tiny_dataset["y_train"][:5].tolist() and len(y_test) == 4

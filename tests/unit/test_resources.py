@@ -18,8 +18,10 @@ def estimates(changes=None):
     p = copy.deepcopy(DEFAULTS)
     for key, value in (changes or {}).items():
         params.set_value(p, key, value)
-    return {stage: sum(parts.values()) for stage, parts in
-            resources.estimates(p, params.split_size(p, "train"), params.split_size(p, "test")).items()}
+    return {
+        stage: sum(parts.values())
+        for stage, parts in resources.estimates(p, params.split_size(p, "train"), params.split_size(p, "test")).items()
+    }
 
 
 def test_machine_memory_is_whole_pages():
@@ -53,7 +55,9 @@ def test_a_refusal_blames_the_largest_allocation():
     params.set_value(p, "kmeans.k", 10_000)
     parts = resources.baseline_stage(p, 60_000, 10_000)
     assert max(parts, key=parts.get) == "kmeans.k"
-    assert parts["kmeans.k"] == (60_000 * 10_000 + 2 * 10_000**2 + 3 * 10_000 * 784) * 4  # elkan's bounds and the centres
+    assert (
+        parts["kmeans.k"] == (60_000 * 10_000 + 2 * 10_000**2 + 3 * 10_000 * 784) * 4
+    )  # elkan's bounds and the centres
 
 
 def test_gib_is_exact_for_any_size():
