@@ -54,15 +54,12 @@ def folder_bytes(folder):
     return sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
 
 
-def cached_outputs(dvc_file):
-    """The outputs that ``dvc_file`` leaves in DVC's cache (all but those marked ``cache: false``)."""
-    stages = yaml.safe_load(Path(dvc_file).read_text())["stages"].values()
-    outs = [entry for stage in stages for entry in stage.get("outs", [])]
-    return {
-        entry if isinstance(entry, str) else next(iter(entry))
-        for entry in outs
-        if isinstance(entry, str) or next(iter(entry.values())).get("cache", True)
-    }
+def cached_outputs(project):
+    """The outputs that ``project``'s dvc.yaml, as DVC renders it, leaves in DVC's cache (not ``cache: false``)."""
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        return {out.def_path for stage in repo.index.stages for out in stage.outs if out.use_cache}
 
 
 def project_at(revision, folder):
@@ -91,7 +88,7 @@ def measure(revision, changes, scratch):
     dvc("repro", cwd=project)
     repro_seconds = time.perf_counter() - began
     lock = yaml.safe_load((project / "dvc.lock").read_text())
-    cached = cached_outputs(project / "dvc.yaml")
+    cached = cached_outputs(project)
     sizes = {
         out["path"]: out["size"]
         for stage in lock["stages"].values()
