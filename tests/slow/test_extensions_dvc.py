@@ -7,10 +7,12 @@ import re
 import shutil
 import sys
 
+import numpy as np
 import pytest
 import yaml
 
-from helpers import dvc, environment
+from conftest import checksums_of, tiny_arrays, write_idx_dir
+from helpers import copy_project, dvc, environment
 
 METHODS = ["refined", "autoencoder_kmeans", "baseline"]  # dvc.yaml's scored methods, the default first
 SCORES = ["purity", "accuracy", "nmi", "ari"]
@@ -95,3 +97,18 @@ def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path
     # the same K-Means on the same pixels: the same scores, as a row of its own
     assert shown["metrics/pixels.json"]["data"] == shown["metrics/baseline.json"]["data"]
     assert (project / "plots/confusion/pixels.csv").is_file() and (project / "plots/confusion/pixels.png").is_file()
+
+
+def test_a_dataset_declared_in_params_alone_is_fetched_by_dvc_repro(tmp_path):
+    arrays = tiny_arrays(n_train=30, n_test=10, seed=3)
+    folder = write_idx_dir(tmp_path / "my_digits", arrays, gzipped={"t10k-images-idx3-ubyte"})
+    sha256 = {name: digest for name, digest in checksums_of(arrays).items() if name != "mnist.npz"}
+    declared = {"sha256": sha256, "sources": [{"kind": "idx_dir", "path": str(folder)}]}
+    (tmp_path / "project").mkdir()
+    project = copy_project(tmp_path / "project", {"data.dataset": "my_digits", "data.datasets.my_digits": declared})
+
+    log = dvc("repro", "fetch", cwd=project).stdout + dvc("status", "fetch", cwd=project).stdout
+
+    assert "Running stage 'fetch'" in log and "up to date" in log, log
+    with np.load(project / "data/dataset.npz") as fetched:
+        assert all((fetched[key] == arrays[key]).all() for key in arrays)
