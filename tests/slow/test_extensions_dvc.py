@@ -96,7 +96,7 @@ def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path
     ]
     # the same K-Means on the same pixels: the same scores, as a row of its own
     assert shown["metrics/pixels.json"]["data"] == shown["metrics/baseline.json"]["data"]
-    assert (project / "plots/confusion/pixels.csv").is_file() and (project / "plots/confusion/pixels.png").is_file()
+    assert (project / "plots/confusion/pixels.csv").is_file() and (project / "plots/heatmaps/pixels.png").is_file()
 
 
 def test_a_dataset_declared_in_params_alone_is_fetched_by_dvc_repro(tmp_path):

@@ -28,9 +28,9 @@ OUTPUTS = [
     "plots/confusion/baseline.csv",
     "plots/confusion/autoencoder_kmeans.csv",
     "plots/confusion/refined.csv",
-    "plots/confusion/baseline.png",
-    "plots/confusion/autoencoder_kmeans.png",
-    "plots/confusion/refined.png",
+    "plots/heatmaps/baseline.png",
+    "plots/heatmaps/autoencoder_kmeans.png",
+    "plots/heatmaps/refined.png",
 ]
 
 

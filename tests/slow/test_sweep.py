@@ -94,4 +94,4 @@ def test_a_queued_experiment_runs_the_code_of_its_own_snapshot(repo):
     assert status["snapshot"] == "Success", dvc("queue", "logs", "snapshot", cwd=repo, check=False).stdout
     row = next(row for row in sorted_experiments(repo) if row["Experiment"] == "snapshot")
     assert 0.3 < float(row[PURITY]) <= 1
-    assert float(row["baseline.test.purity"]) > 0.3
+    assert float(row["metrics/baseline.json:purity.test"]) > 0.3

@@ -4,7 +4,9 @@ import shutil
 
 from helpers import dvc, write_params
 
-DOWNSTREAM = ("baseline", "train", "encode", "cluster", "evaluate", "report")
+SCORED = ("refined", "autoencoder_kmeans", "baseline")
+DOWNSTREAM = ("baseline", "preprocess", "train", "encode", "cluster", "refine", *(f"evaluate@{m}" for m in SCORED))
+DOWNSTREAM += ("report",)
 
 
 def test_changed_data_reruns_every_downstream_stage(tiny_repo, tmp_path):
