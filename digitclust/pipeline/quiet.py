@@ -3,6 +3,7 @@
 import contextlib
 import importlib
 import io
+import logging
 import os
 import re
 import sys
@@ -30,6 +31,25 @@ def native_logs_discarded():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def native_logs_discarded_from_now_on():
+    """Discard what native code writes to file descriptor 2 for the rest of the process.
+
+    TensorFlow's C++ layer may also write while it runs, not only when imported (a line about
+    tf.data's graph rewrites during ``predict``, some runs and not others). Python's own
+    ``sys.stderr`` (logging, warnings, tracebacks, a stage's error line) moves to a copy of the
+    original descriptor, so all of it still reaches the terminal.
+    """
+    previous = sys.stderr
+    previous.flush()
+    sys.stderr = open(os.dup(2), "w", buffering=1, encoding=previous.encoding, errors=previous.errors)  # noqa: SIM115 (for the rest of the process)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is previous:
+            handler.setStream(sys.stderr)
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    os.close(sink)
 
 
 class _LogWriter(io.TextIOBase):

@@ -6,14 +6,19 @@ Keras, so TensorFlow's start-up lines never reach the user.
 
 import os
 
-from digitclust.pipeline.quiet import native_logs_discarded
+from digitclust.pipeline.quiet import native_logs_discarded, native_logs_discarded_from_now_on
 
 
 def use_backend(name):
-    """Make Keras run on ``name`` (tensorflow, jax or torch) and import it, discarding native start-up lines."""
+    """Make Keras run on ``name`` (tensorflow, jax or torch) and import it; native lines are discarded from then on.
+
+    Only for a stage's process: Python's ``sys.stderr`` keeps reaching the terminal, what the
+    backend's C++ code writes to descriptor 2 does not (``quiet.native_logs_discarded_from_now_on``).
+    """
     os.environ["KERAS_BACKEND"] = name
     with native_logs_discarded():
         import keras  # noqa: F401  (imported here, quietly, for every module that imports it later)
+    native_logs_discarded_from_now_on()
 
 
 def configure(deterministic_ops=False):
