@@ -7,3 +7,8 @@ class PipelineError(Exception):
 
 class TrainingDiverged(PipelineError):
     """A training's loss became infinite or NaN; the message names the loss and the epoch."""
+
+
+def clipped(text, limit=80):
+    """``text`` cut to ``limit`` characters with an ellipsis: an error line never prints an unbounded value."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

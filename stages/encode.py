@@ -9,7 +9,7 @@ def main(params, args):
     from digitclust.method import inference
 
     runtime.configure()
-    encoder = storage.load_keras(args.encoder)
+    encoder = storage.load_keras(args.encoder, role="encoder", inputs=loading.IMAGE_SHAPE, outputs=(None,))
     codes = {}
     for split in ("train", "test"):
         images = loading.load_inputs(args.inputs, split)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from digitclust import errors
 from digitclust.datasets import loading
 from digitclust.method import metrics
 from digitclust.pipeline import stage, storage
@@ -17,10 +18,32 @@ SPLITS = ("train", "test")
 PLOTTED_SPLIT = "test"
 
 
+def checked_assignments(path, labels):
+    """The cluster ids of both splits from ``path``, one for each of ``labels[split]`` (N,), each from 0 to N - 1.
+
+    Checked before any score: the contingency table is as large as the highest id, so an id is
+    bounded by the number of samples (no clustering has more clusters than points).
+    """
+    assignments = storage.load_npz(path, SPLITS)
+    for split in SPLITS:
+        ids, n = assignments[split], len(labels[split])
+        if ids.dtype.kind not in "iu" or ids.shape != (n,):
+            found = f"a {ids.dtype} array of shape {ids.shape}"
+        elif n and (ids.min() < 0 or ids.max() >= n):
+            found = f"ids from {ids.min()} to {ids.max()}"
+        else:
+            continue
+        raise errors.PipelineError(
+            f"{path}: {split} holds {found}; expected {n} integer cluster ids from 0 to {n - 1}, one for each"
+            f" {split} label; `dvc repro` rebuilds it"
+        )
+    return assignments
+
+
 def main(params, args):
     method = Path(args.assignments).stem
     labels = loading.load_labels(args.dataset)
-    assignments = storage.load_npz(args.assignments)
+    assignments = checked_assignments(args.assignments, labels)
     by_split = {split: metrics.scores(labels[split], assignments[split]) for split in SPLITS}
     results = {score: {split: by_split[split][score] for split in SPLITS} for score in by_split[SPLITS[0]]}
     stage.log.info("%s: %s", method, results)

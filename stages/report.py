@@ -119,7 +119,9 @@ def main(params, args):
     from digitclust.method import inference
 
     runtime.configure()
-    encoder, decoder = storage.load_keras(args.encoder), storage.load_keras(args.decoder)
+    encoder = storage.load_keras(args.encoder, role="encoder", inputs=loading.IMAGE_SHAPE, outputs=(None,))
+    code_shape = tuple(encoder.output_shape[1:])
+    decoder = storage.load_keras(args.decoder, role="decoder", inputs=code_shape, outputs=loading.IMAGE_SHAPE)
     batch_size = params["autoencoder"]["batch_size"]
     decode = functools.partial(inference.decode, decoder, batch_size=batch_size)
     reconstruct = functools.partial(inference.reconstruct, encoder, decoder, batch_size=batch_size)

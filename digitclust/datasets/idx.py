@@ -4,6 +4,7 @@ The checksums are declared with each dataset in params.yaml (``data.datasets.<na
 """
 
 import hashlib
+import math
 
 import numpy as np
 
@@ -30,19 +31,22 @@ def sha256(raw):
     return hashlib.sha256(raw).hexdigest()
 
 
-def parse_idx(raw, name="IDX file"):
-    """Decode an unsigned-byte IDX file into an array of the shape its header states.
+def parse_idx(raw, name="IDX file", *, ndim=None):
+    """Decode an unsigned-byte IDX file into an array of the shape its header states (a view of ``raw``).
 
-    Raises SourceError for a wrong magic number or a size that disagrees with the header.
+    Raises SourceError for a wrong magic number, a header of other than ``ndim`` dimensions (when
+    given) or a size that disagrees with the header; the size is computed exactly, so no
+    dimensions overflow, and nothing is allocated.
     """
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _IDX_UBYTE:
         raise SourceError(f"{name}: not an unsigned-byte IDX file (magic number {raw[:4].hex() or 'missing'})")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
+    if ndim is not None and raw[3] != ndim:
+        raise SourceError(f"{name}: header of {raw[3]} dimensions, expected {ndim}")
+    header = 4 + 4 * raw[3]
     if len(raw) < header:
-        raise SourceError(f"{name}: header truncated ({len(raw)} bytes, {ndim}-D header needs {header})")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape))
+        raise SourceError(f"{name}: header truncated ({len(raw)} bytes, {raw[3]}-D header needs {header})")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=raw[3], offset=4))
+    expected = header + math.prod(shape)  # Python's integers: dimensions of 2**32 - 1 do not overflow
     if len(raw) != expected:
         raise SourceError(f"{name}: {len(raw)} bytes but header {shape} needs {expected}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
@@ -62,21 +66,44 @@ def arrays_from_idx(files, checksums):
     Each file is parsed before its checksum is checked, so a damaged file is
     reported by what is wrong with it (truncated, wrong magic number) where possible.
     """
-    arrays = {key: parse_idx(files[name], name) for key, name in IDX_FILES.items()}
+    arrays = {
+        key: parse_idx(files[name], name, ndim=3 if key.startswith("x") else 1) for key, name in IDX_FILES.items()
+    }
     for name in IDX_FILES.values():
         verify(files[name], name, checksums)
     return check_arrays(arrays)
 
 
-def check_arrays(arrays):
-    """Check shapes (N, 28, 28) and (N,), lengths and label range of the four arrays; return them."""
+def check_arrays(arrays, *, names=None):
+    """Return a dataset's four arrays, the labels as uint8, if they are what the pipeline reads; else SourceError.
+
+    ``arrays`` must hold ``x_train`` (N, 28, 28) and ``x_test`` (M, 28, 28) of uint8 images and
+    ``y_train`` (N,) and ``y_test`` (M,) of integer labels from 0 to 9, with N, M >= 1. A message
+    names an array by ``names[key]`` (default: its IDX file, ``IDX_FILES``), e.g. ``mnist.npz: x_train``
+    for an .npz source. Reads the labels once; allocates nothing else.
+    """
+    names = names or IDX_FILES
+    for key in IDX_FILES:
+        if not isinstance(arrays.get(key), np.ndarray):
+            raise SourceError(f"{names[key]}: missing; expected the arrays {', '.join(IDX_FILES)}")
+    checked = dict(arrays)
     for split in ("train", "test"):
-        images_file, labels_file = IDX_FILES[f"x_{split}"], IDX_FILES[f"y_{split}"]
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        images_name, labels_name = names[f"x_{split}"], names[f"y_{split}"]
+        if images.dtype != np.uint8:
+            raise SourceError(f"{images_name}: images of dtype {images.dtype}, expected uint8")
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-            raise SourceError(f"{images_file}: images of shape {images.shape}, expected (N, 28, 28)")
-        if labels.ndim != 1 or len(labels) != len(images):
-            raise SourceError(f"{images_file} has {len(images)} images but {labels_file} {len(labels)} labels")
-        if labels.size and labels.max() >= N_CLASSES:
-            raise SourceError(f"{labels_file}: label {labels.max()} outside 0..{N_CLASSES - 1}")
-    return arrays
+            raise SourceError(f"{images_name}: images of shape {images.shape}, expected (N, 28, 28)")
+        if len(images) == 0:
+            raise SourceError(f"{images_name}: no images (N = 0), expected at least 1")
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            raise SourceError(
+                f"{labels_name}: labels of dtype {labels.dtype} and shape {labels.shape}, expected (N,) integers"
+            )
+        if len(labels) != len(images):
+            raise SourceError(f"{images_name} has {len(images)} images but {labels_name} {len(labels)} labels")
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= N_CLASSES:
+            raise SourceError(f"{labels_name}: label {low if low < 0 else high} outside 0..{N_CLASSES - 1}")
+        checked[f"y_{split}"] = labels.astype(np.uint8, copy=False)
+    return checked

