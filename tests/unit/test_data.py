@@ -164,7 +164,7 @@ def write_damaged(folder, arrays, name, damage):
     "name, damage, problem",
     [
         ("train-images-idx3-ubyte", lambda raw: raw[:1000], "train-images-idx3-ubyte: 1000 bytes but header"),
-        ("t10k-labels-idx1-ubyte", lambda raw: b"\x00\x00\x08\x02" + raw[4:], "t10k-labels-idx1-ubyte: header of 2 dimensions"),
+        ("t10k-labels-idx1-ubyte", lambda raw: b"\x00\x00\x08\x02" + raw[4:], "t10k-labels-idx1-ubyte: header of 2 "),
         ("train-labels-idx1-ubyte", lambda raw: b"\x00\x00\x0c" + raw[3:], "train-labels-idx1-ubyte: not an unsigned"),
         (
             "train-labels-idx1-ubyte",

@@ -138,7 +138,7 @@ def test_the_committed_params_are_valid():
         (
             "autoencoder.learning_rate",
             10**400,
-            f"autoencoder.learning_rate = {str(10**400)[:79]}…: expected a number > 0 and finite",  # cut to 80 characters
+            f"autoencoder.learning_rate = {str(10**400)[:79]}…: expected a number > 0 and finite",  # cut to 80
         ),
         ("data.timeout_s", INF, "data.timeout_s = inf: expected a number > 0 and <= 3600"),
         ("data.timeout_s", -INF, "data.timeout_s = -inf: expected a number > 0"),
@@ -302,7 +302,8 @@ def test_elkan_bounds_are_refused_on_a_small_machine(monkeypatch):
 
 def test_an_astronomic_code_size_still_gives_one_line():
     assert_refused(
-        with_change("autoencoder.code_size", 10**400), f"autoencoder.code_size = {str(10**400)[:79]}…: the train stage needs about"
+        with_change("autoencoder.code_size", 10**400),
+        f"autoencoder.code_size = {str(10**400)[:79]}…: the train stage needs about",
     )
 
 
