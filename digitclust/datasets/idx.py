@@ -49,7 +49,10 @@ def parse_idx(raw, name="IDX file", *, ndim=None):
     expected = header + math.prod(shape)  # Python's integers: dimensions of 2**32 - 1 do not overflow
     if len(raw) != expected:
         raise SourceError(f"{name}: {len(raw)} bytes but header {shape} needs {expected}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    try:
+        return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    except ValueError:  # a dimension of 0 beside ones whose product numpy cannot hold
+        raise SourceError(f"{name}: header {shape} states no array numpy can hold") from None
 
 
 def verify(raw, filename, checksums):

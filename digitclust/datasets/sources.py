@@ -22,14 +22,13 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
-import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE, SourceError, arrays_from_idx, check_arrays, verify
-from digitclust.errors import PipelineError, clipped
+from digitclust.errors import PipelineError
 from digitclust.pipeline import storage
 
 log = logging.getLogger(__name__)
@@ -113,9 +112,8 @@ def read_npz_bytes(raw, name, limit=MAX_TARBALL_BYTES):
             return {key: npz[key] for key in IDX_FILES if key in npz.files}
     except PipelineError as error:
         raise SourceError(str(error)) from None
-    except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile, NotImplementedError) as error:
-        reason = clipped(" ".join(str(error).split()), 200)
-        raise SourceError(f"{name}: not a readable .npz of arrays ({reason})") from None
+    except storage.READ_ERRORS as error:
+        raise SourceError(f"{name}: not a readable .npz of arrays ({storage.read_error_reason(error)})") from None
 
 
 def from_idx_url(url, checksums, timeout):

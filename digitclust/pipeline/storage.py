@@ -171,6 +171,13 @@ def check_npz_sizes(file, name, *, limit=None):
                 )
 
 
+def read_error_reason(error):
+    """What ``error`` (one of READ_ERRORS) says, on one line of at most 200 characters, without numpy's advice to
+    unpickle: a file that would need pickle is never loaded."""
+    reason = clipped(" ".join(str(error).split()).strip("'"), 200)
+    return "it holds pickled objects, which are never loaded" if "allow_pickle" in reason else reason
+
+
 def load_npz(path, names=None):
     """Read the arrays ``names`` (all by default) of an .npz into a plain dict.
 
@@ -187,9 +194,7 @@ def load_npz(path, names=None):
     except PipelineError as error:
         raise PipelineError(f"{error}; `dvc repro --force` rebuilds it") from None
     except READ_ERRORS as error:
-        reason = clipped(" ".join(str(error).split()).strip("'"), 200)
-        if "allow_pickle" in reason:
-            reason = "it holds pickled objects, which a stage never loads"
+        reason = read_error_reason(error)
         raise PipelineError(
             f"{path}: damaged, or not written by this pipeline ({reason}); `dvc repro --force` rebuilds it"
         ) from None

@@ -8,6 +8,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -673,4 +674,104 @@ def test_a_declared_dataset_with_a_malformed_checksum_is_refused_before_any_fetc
     assert result.stderr == (
         "error: params.yaml: data.datasets.tiny_digits.sha256.t10k-images-idx3-ubyte = 'abc':"
         " expected a SHA-256, 64 lowercase hex digits\n"
+    )
+
+
+# Headers that lie and arrays that are wrong, though their checksums are the user's own (issue 28)
+
+
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        (
+            bytes([0, 0, 8, 3]) + (2**31).to_bytes(4, "big") * 3 + bytes(16),
+            "x: 32 bytes but header (2147483648, 2147483648, 2147483648) needs 9903520314283042199192993808",
+        ),
+        (bytes([0, 0, 8, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + bytes(4), "x: 20 bytes but header"),
+        (
+            bytes([0, 0, 8, 3]) + (2**32 - 1).to_bytes(4, "big") * 2 + bytes(4),
+            "x: header (4294967295, 4294967295, 0) states no array numpy can hold",
+        ),
+        (bytes([0, 0, 8, 0, 7]), "x: header of 0 dimensions, expected 3"),
+        (bytes([0, 0, 8, 255]) + bytes(8), "x: header of 255 dimensions, expected 3"),
+    ],
+)
+def test_an_idx_header_whose_dimensions_lie_is_refused_without_allocating(raw, problem):
+    with pytest.raises(idx.SourceError) as caught:
+        idx.parse_idx(raw, "x", ndim=3)
+    assert str(caught.value).startswith(problem), caught.value
+
+
+def test_zero_images_fail_their_source(tmp_path, tiny_dataset):
+    empty = {**tiny_dataset, "x_test": tiny_dataset["x_test"][:0], "y_test": tiny_dataset["y_test"][:0]}
+    folder = write_idx_dir(tmp_path / "idx", empty)
+    with pytest.raises(idx.SourceError, match=r"^t10k-images-idx3-ubyte: no images \(N = 0\), expected at least 1$"):
+        sources.from_idx_dir(str(folder), checksums_of(empty), timeout=1)
+
+
+def npz_bytes(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def from_npz(raw, monkeypatch):
+    """What the npz_url source makes of ``raw``, served with its own checksum."""
+    monkeypatch.setattr(sources, "download", lambda url, timeout: raw)
+    return sources.from_npz_url("http://127.0.0.1:9/mnist.npz", {idx.NPZ_FILE: idx.sha256(raw)}, timeout=1)
+
+
+def lying_npy_header(tiny_dataset):
+    """A valid .npz whose x_train entry states a shape of 2**40 images."""
+    raw = npz_bytes(**tiny_dataset)
+    lie = io.BytesIO()
+    np.lib.format.write_array_header_1_0(lie, {"descr": "|u1", "fortran_order": False, "shape": (2**40, 28, 28)})
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            lied = info.filename == "x_train.npy"
+            target.writestr(info.filename, lie.getvalue() + content[128:] if lied else content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda d: npz_bytes(**{k: v for k, v in d.items() if k != "y_test"}), "mnist.npz: y_test: missing; expected"),
+        (lambda d: npz_bytes(**{**d, "x_train": d["x_train"] / 255}), "mnist.npz: x_train: images of dtype float64"),
+        (lambda d: npz_bytes(**{**d, "y_train": d["y_train"] - 1.0}), "mnist.npz: y_train: labels of dtype float64"),
+        (
+            lambda d: npz_bytes(**{**d, "y_train": d["y_train"].astype(np.int64) - 1}),
+            "mnist.npz: y_train: label -1 outside 0..9",
+        ),
+        (lambda d: npz_bytes(**{**d, "x_test": d["x_test"][0]}), "mnist.npz: x_test: images of shape (28, 28)"),
+        (lambda d: npz_bytes(**{**d, "y_test": np.array(3)}), "mnist.npz: y_test: labels of dtype int64 and shape ()"),
+        (lambda d: b"garbage" * 100, "mnist.npz: not a readable .npz of arrays (File is not a zip file)"),
+        (
+            lambda d: npz_bytes(**{**d, "y_test": np.array([{}], object)}),
+            "mnist.npz: not a readable .npz of arrays (it holds pickled objects, which are never loaded)",
+        ),
+        (lying_npy_header, "mnist.npz: x_train.npy states shape (1099511627776, 28, 28) of uint8"),
+    ],
+)
+def test_an_npz_source_with_wrong_arrays_fails_in_one_line(monkeypatch, tiny_dataset, make, problem):
+    with pytest.raises(idx.SourceError) as caught:
+        from_npz(make(tiny_dataset), monkeypatch)
+    message = str(caught.value)
+    assert message.startswith(problem) and "\n" not in message and "allow_pickle" not in message, message
+
+
+def test_an_npz_source_of_int64_labels_gives_uint8_labels(monkeypatch, tiny_dataset):
+    arrays = from_npz(npz_bytes(**{**tiny_dataset, "y_train": tiny_dataset["y_train"].astype(np.int64)}), monkeypatch)
+    assert arrays["y_train"].dtype == np.uint8
+    np.testing.assert_array_equal(arrays["y_train"], tiny_dataset["y_train"])
+
+
+def test_the_hint_does_not_say_to_put_files_where_they_already_are(tmp_path, tiny_dataset):
+    folder = write_idx_dir(tmp_path / "idx", tiny_dataset)
+    hint = sources.hint("mnist", [{"kind": "idx_dir", "path": str(folder)}])
+    assert hint == (
+        f"To fix: the files in {folder} are there but were refused: replace the file named above,"
+        " or check its SHA-256 under data.datasets.mnist.sha256 in params.yaml"
     )

@@ -1,5 +1,6 @@
 import copy
 import importlib.util
+import time
 from pathlib import Path
 
 import pytest
@@ -348,3 +349,56 @@ def test_an_unknown_architecture_lists_every_registered_one(monkeypatch):
         with_change("autoencoder.architecture", "vae"),
         "autoencoder.architecture = 'vae': expected one of dense, conv, tiny",
     )
+
+
+# params.yaml that attacks its parser: refused at once, in one bounded line (issue 28)
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (BILLION_LAUGHS, "params.yaml: line 2: an alias (*a); write the value out"),
+        ("seed: " + "[" * 10**5 + "]" * 10**5, "params.yaml: brackets nested more than 64 deep; expected at most 64"),
+        (
+            "".join(f"{' ' * i}k{i}:\n" for i in range(200)) + " " * 200 + "0\n",
+            "params.yaml: line 65: nested more than 64 deep; expected at most 64",
+        ),
+        ("seed:\n" + "".join(f"{' ' * i}- \n" for i in range(0, 400, 2)), "params.yaml: line 65: nested more than 64"),
+        ("seed: " + "0" * 2_000_000, "params.yaml: 2,000,006 bytes; expected at most 1,000,000"),
+    ],
+)
+def test_a_params_file_that_attacks_the_parser_is_refused_quickly_in_one_line(text, message):
+    began = time.monotonic()
+    with pytest.raises(params.ParamsError) as caught:
+        params.parse(text.encode())
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert time.monotonic() - began < 2
+
+
+def test_the_committed_params_and_dvc_yaml_pass_the_parser_bounds():
+    root = Path(__file__).parents[2]
+    assert params.parse((root / "dvc.yaml").read_bytes(), "dvc.yaml")["stages"]
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("data.dataset", "m" * 100_000),
+        ("seed", list(range(100_000))),
+        ("data.datasets.mnist.sources", [{"kind": "npz_url", "url": "-" + "x" * 100_000}]),
+    ],
+)
+def test_an_error_never_prints_an_unbounded_value(key, value):
+    with pytest.raises(params.ParamsError) as caught:
+        params.validate(with_change(key, value))
+    assert len(str(caught.value)) < 400 and "…" in str(caught.value), str(caught.value)[:500]
+
+
+def test_an_unknown_key_of_any_length_is_cut():
+    with pytest.raises(params.ParamsError) as caught:
+        params.validate(with_change("k" * 100_000, 1))
+    assert str(caught.value).startswith(f"{'k' * 79}…: unknown key; allowed here: seed, data")
