@@ -110,6 +110,15 @@ def write_bars(folder, flipped_share):
     return train_kinds, test_kinds, flipped
 
 
+def tiny_models():
+    """An encoder (28, 28) -> (2,) and a decoder (2,) -> (28, 28), untrained."""
+    import keras
+
+    encoder = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(784), keras.layers.Reshape((28, 28))])
+    return encoder, decoder
+
+
 @pytest.fixture
 def tiny_dataset():
     """The arrays of a tiny dataset (their checksums: ``checksums_of``)."""

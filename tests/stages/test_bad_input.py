@@ -384,3 +384,68 @@ def test_a_sweep_value_that_git_or_dvc_would_read_as_an_option_is_refused(tmp_pa
     assert result.returncode == 2
     assert result.stderr == f"error: python -m digitclust.sweep: {message}" + result.stderr.split(message, 1)[1]
     assert result.stderr.count("\n") == 1 and not (tmp_path / "x").exists(), result.stderr
+
+
+# Issue 28: new kinds of bad input, each one line naming the file or key, every output unchanged
+
+
+def test_a_params_file_of_exponential_aliases_stops_the_stage_at_once(tmp_path):
+    folder = stage_folder(tmp_path)
+    laughs = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    (folder / "params.yaml").write_text((folder / "params.yaml").read_text() + "l0: &l0 [lol]\n" + laughs)
+    before = snapshot(folder)
+    result = run_stage_briefly(folder, "preprocess", "dataset.npz", "inputs.npz")
+    assert_one_line(result, "params.yaml: line ")
+    assert "an alias (*l0); write the value out" in result.stderr and result.seconds < 10
+    assert snapshot(folder) == before
+
+
+def write_labels_and_ids(folder, ids):
+    """A dataset of 12 train and 4 test images, and assignments ``ids`` ({split: array}) for it."""
+    from conftest import tiny_arrays
+
+    storage.save_npz(folder / "dataset.npz", **tiny_arrays())
+    storage.save_npz(folder / "ids.npz", **ids)
+
+
+@pytest.mark.parametrize(
+    "ids, found",
+    [
+        ({"train": np.zeros(11, np.int32), "test": np.zeros(4, np.int32)}, "train holds a int32 array of shape (11,)"),
+        ({"train": np.zeros(12, np.int64), "test": np.array([0, 1, 2, 2**62])}, "test holds ids from 0 to 4611686"),
+        ({"train": np.full(12, -1), "test": np.zeros(4, np.int64)}, "train holds ids from -1 to -1"),
+        ({"train": np.zeros(12), "test": np.zeros(4, np.int64)}, "train holds a float64 array of shape (12,)"),
+    ],
+)
+def test_assignments_that_do_not_match_the_data_are_refused_before_any_score(tmp_path, ids, found):
+    folder = stage_folder(tmp_path)
+    write_labels_and_ids(folder, ids)
+    before = snapshot(folder)
+    result = run_stage_briefly(folder, "evaluate", "dataset.npz", "ids.npz", "m.json", "c.csv", "h.png")
+    assert_one_line(result, f"ids.npz: {found}")
+    assert "integer cluster ids from 0 to " in result.stderr and result.seconds < 15
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 100, b"PK\x03\x04" + bytes(200)])
+def test_a_garbage_npz_is_named_without_numpys_pickle_advice(tmp_path, content):
+    folder = stage_folder(tmp_path)
+    (folder / "dataset.npz").write_bytes(content)
+    before = snapshot(folder)
+    result = run_stage_briefly(folder, "preprocess", "dataset.npz", "inputs.npz")
+    assert_one_line(result, "dataset.npz: damaged, or not written by this pipeline (")
+    assert "allow_pickle" not in result.stderr and "`dvc repro --force` rebuilds it" in result.stderr
+    assert snapshot(folder) == before
+
+
+def test_the_decoder_where_the_encoder_belongs_is_named(tmp_path):
+    from conftest import tiny_models
+
+    folder = stage_folder(tmp_path)
+    _, decoder = tiny_models()
+    storage.save_keras(decoder, folder / "encoder.keras")
+    storage.save_npz(folder / "inputs.npz", x_train=np.zeros((3, 28, 28), np.float32), x_test=np.zeros((2, 28, 28)))
+    before = snapshot(folder)
+    result = run_stage_briefly(folder, "encode", "inputs.npz", "encoder.keras", "codes.npz")
+    assert_one_line(result, "encoder.keras: not the encoder: it maps (2,) to (28, 28), the encoder maps (28, 28)")
+    assert snapshot(folder) == before

@@ -4,6 +4,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from conftest import tiny_models
 from digitclust.errors import PipelineError
 from digitclust.pipeline import storage
 
@@ -116,15 +117,6 @@ def test_an_npy_header_that_states_a_huge_shape_is_refused_before_numpy_allocate
         archive.writestr("train.npy", header.getvalue() + bytes(64))
     with pytest.raises(PipelineError, match=r"train.npy states shape \(1125899906842624,\) of float64"):
         storage.load_npz(path)
-
-
-def tiny_models():
-    """An encoder (28, 28) -> (2,) and a decoder (2,) -> (28, 28), untrained."""
-    import keras
-
-    encoder = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(2)])
-    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(784), keras.layers.Reshape((28, 28))])
-    return encoder, decoder
 
 
 def test_the_wrong_model_or_a_garbage_one_is_named_for_what_it_is(tmp_path):
