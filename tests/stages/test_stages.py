@@ -169,7 +169,11 @@ def damaged_inputs(folder):
             ["flat.npz", "e.keras", "d.keras", "live", "checkpoints"],
             "flat.npz: images of shape (20, 784), expected (N, 28, 28)",
         ),
-        ("encode", ["flat.npz", "garbage.keras", "out.npz"], "garbage.keras: not a model the train stage saved"),
+        (
+            "encode",
+            ["flat.npz", "garbage.keras", "out.npz"],
+            "garbage.keras: not a Keras model file (not a zip archive)",
+        ),
         ("cluster", ["nan_codes.npz", "out.npz"], "nan_codes.npz: some codes are not finite numbers"),
         (
             "refine",
