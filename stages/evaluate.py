@@ -28,7 +28,7 @@ def checked_assignments(path, labels):
     for split in SPLITS:
         ids, n = assignments[split], len(labels[split])
         if ids.dtype.kind not in "iu" or ids.shape != (n,):
-            found = f"a {ids.dtype} array of shape {ids.shape}"
+            found = f"{ids.dtype} values of shape {ids.shape}"
         elif n and (ids.min() < 0 or ids.max() >= n):
             found = f"ids from {ids.min()} to {ids.max()}"
         else:

@@ -411,10 +411,10 @@ def write_labels_and_ids(folder, ids):
 @pytest.mark.parametrize(
     "ids, found",
     [
-        ({"train": np.zeros(11, np.int32), "test": np.zeros(4, np.int32)}, "train holds a int32 array of shape (11,)"),
+        ({"train": np.zeros(11, np.int32), "test": np.zeros(4, np.int32)}, "train holds int32 values of shape (11,)"),
         ({"train": np.zeros(12, np.int64), "test": np.array([0, 1, 2, 2**62])}, "test holds ids from 0 to 4611686"),
         ({"train": np.full(12, -1), "test": np.zeros(4, np.int64)}, "train holds ids from -1 to -1"),
-        ({"train": np.zeros(12), "test": np.zeros(4, np.int64)}, "train holds a float64 array of shape (12,)"),
+        ({"train": np.zeros(12), "test": np.zeros(4, np.int64)}, "train holds float64 values of shape (12,)"),
     ],
 )
 def test_assignments_that_do_not_match_the_data_are_refused_before_any_score(tmp_path, ids, found):

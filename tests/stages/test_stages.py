@@ -1,11 +1,13 @@
 """Stage scripts fail with one clear line, a non-zero exit and no output."""
 
+import re
 import sys
 
 import numpy as np
 import pytest
 import yaml
 
+from digitclust import errors
 from digitclust.pipeline import params, stage, storage
 from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 
@@ -211,3 +213,10 @@ def test_a_training_that_diverges_stops_in_one_line_and_writes_no_model(tmp_path
     assert error.startswith("error: training diverged: loss ") and " after epoch 1; " in error, result.stderr
     assert error.endswith("lower autoencoder.learning_rate in params.yaml")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "in.npz", "params.yaml"]
+
+
+def test_a_dvc_yaml_of_exponential_aliases_is_one_line(tmp_path):
+    (tmp_path / "dvc.yaml").write_text("a: &a [x, x]\nb: &b [*a, *a]\nstages: {fetch: {params: *b}}\n")
+    path = tmp_path / "dvc.yaml"
+    with pytest.raises(errors.PipelineError, match=f"^{re.escape(str(path))}: line 2: an alias"):
+        stage.declared_params("fetch", path)
