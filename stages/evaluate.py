@@ -18,6 +18,18 @@ SPLITS = ("train", "test")
 PLOTTED_SPLIT = "test"
 
 
+def checked_labels(path):
+    """The labels (N,) of both splits of the fetched .npz ``path``, integers from 0 to 9 (the contingency's columns)."""
+    labels = loading.load_labels(path)
+    for split in SPLITS:
+        values = labels[split]
+        if values.dtype.kind not in "iu" or (values.size and not 0 <= values.min() <= values.max() <= 9):
+            raise errors.PipelineError(
+                f"{path}: {split} labels that are not integers from 0 to 9; `dvc repro --force` rebuilds it"
+            )
+    return labels
+
+
 def checked_assignments(path, labels):
     """The cluster ids of both splits from ``path``, one for each of ``labels[split]`` (N,), each from 0 to N - 1.
 
@@ -42,7 +54,7 @@ def checked_assignments(path, labels):
 
 def main(params, args):
     method = Path(args.assignments).stem
-    labels = loading.load_labels(args.dataset)
+    labels = checked_labels(args.dataset)
     assignments = checked_assignments(args.assignments, labels)
     by_split = {split: metrics.scores(labels[split], assignments[split]) for split in SPLITS}
     results = {score: {split: by_split[split][score] for split in SPLITS} for score in by_split[SPLITS[0]]}

@@ -449,3 +449,16 @@ def test_the_decoder_where_the_encoder_belongs_is_named(tmp_path):
     result = run_stage_briefly(folder, "encode", "inputs.npz", "encoder.keras", "codes.npz")
     assert_one_line(result, "encoder.keras: not the encoder: it maps (2,) to (28, 28), the encoder maps (28, 28)")
     assert snapshot(folder) == before
+
+
+def test_labels_far_out_of_range_at_evaluate_are_refused(tmp_path):
+    from conftest import tiny_arrays
+
+    folder = stage_folder(tmp_path)
+    arrays = tiny_arrays()
+    storage.save_npz(folder / "dataset.npz", **{**arrays, "y_test": np.array([0, 1, 2, 2**62])})
+    storage.save_npz(folder / "ids.npz", train=np.zeros(12, np.int64), test=np.zeros(4, np.int64))
+    before = snapshot(folder)
+    result = run_stage_briefly(folder, "evaluate", "dataset.npz", "ids.npz", "m.json", "c.csv", "h.png")
+    assert_one_line(result, "dataset.npz: test labels that are not integers from 0 to 9; `dvc repro --force`")
+    assert snapshot(folder) == before
