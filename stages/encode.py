@@ -1,7 +1,6 @@
 """Encode both splits with the trained encoder."""
 
-from digitclust.datasets import loading
-from digitclust.pipeline import runtime, stage, storage
+from digitclust.pipeline import datafiles, runtime, stage, storage
 
 
 def main(params, args):
@@ -12,7 +11,7 @@ def main(params, args):
     encoder = storage.load_keras(args.encoder)
     codes = {}
     for split in ("train", "test"):
-        images = loading.load_inputs(args.inputs, split)
+        images = datafiles.load_inputs(args.inputs, split)
         codes[split] = inference.encode(encoder, images, batch_size=params["autoencoder"]["batch_size"])
         stage.log.info("encoded %d %s images from %s to codes %s", len(images), split, args.inputs, codes[split].shape)
     storage.save_npz(args.output, **codes)

@@ -108,15 +108,16 @@ def load_keras(path):
         raise PipelineError(f"{path}: not a model the train stage saved ({reason}); `dvc repro` rebuilds it") from None
 
 
-def load_npz(path, names=None):
-    """Read the arrays ``names`` (all by default) of an .npz into a plain dict.
+def load_npz(path, names=None, optional=False):
+    """Read the arrays ``names`` (all by default) of an .npz into a plain dict; with ``optional``, those it holds.
 
     A missing file raises FileNotFoundError; a damaged one, or one without an array
-    asked for, raises a one-line PipelineError naming the file.
+    asked for (unless ``optional``), raises a one-line PipelineError naming the file.
     """
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in names or archive.files}
+            wanted = names or archive.files
+            return {name: archive[name] for name in wanted if not optional or name in archive.files}
     except FileNotFoundError:
         raise
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
