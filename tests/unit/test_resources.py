@@ -64,7 +64,7 @@ def test_the_test_params_need_little():
 def test_a_refusal_blames_the_largest_allocation():
     p = copy.deepcopy(DEFAULTS)
     params.set_value(p, "kmeans.k", 10_000)
-    parts = resources.baseline_stage(p, 60_000, 10_000)
+    parts = resources.baseline_stage(p, 60_000, 10_000, (28, 28))
     assert max(parts, key=parts.get) == "kmeans.k"
     assert (
         parts["kmeans.k"] == (60_000 * 10_000 + 2 * 10_000**2 + 3 * 10_000 * 784) * 4
@@ -83,11 +83,11 @@ def test_a_gaussian_mixture_counts_its_covariances_and_responsibilities():
     params.set_value(p, "cluster.manifold", "none")
     params.set_value(p, "autoencoder.code_size", 1000)
     n, k, d = 60_000, 10, 1000
-    full = resources.cluster_stage(p, n, 10_000)
+    full = resources.cluster_stage(p, n, 10_000, (28, 28))
     assert full["autoencoder.code_size"] >= 3 * k * d * d * 8  # covariances, precisions and their Cholesky factors
     assert full["kmeans.k"] >= 2 * n * k * 8  # log-probabilities and responsibilities
     params.set_value(p, "cluster.gmm.covariance_type", "diag")
-    diagonal = resources.cluster_stage(p, n, 10_000)
+    diagonal = resources.cluster_stage(p, n, 10_000, (28, 28))
     assert full["autoencoder.code_size"] - diagonal["autoencoder.code_size"] == 3 * (k * d * d - k * d) * 8
     params.set_value(p, "cluster.gmm.covariance_type", "full")
     params.set_value(p, "autoencoder.code_size", 20_000)  # 10 full covariances of 20000²: 120 GB
