@@ -15,7 +15,10 @@ from digitclust.pipeline.storage import atomic_path  # noqa: E402
 
 def _show(axis, image):
     """Draw one image, grey (H, W) or colour (H, W, 3), in [0, 1]."""
-    axis.imshow(image, cmap="gray", vmin=0, vmax=1) if image.ndim == 2 else axis.imshow(np.clip(image, 0, 1))
+    if image.ndim == 2:
+        axis.imshow(image, cmap="gray", vmin=0, vmax=1)
+    else:
+        axis.imshow(np.clip(image, 0, 1))
 
 
 def _save(figure, path):
