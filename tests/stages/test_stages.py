@@ -81,7 +81,10 @@ def test_a_wrong_command_line_is_one_line(tmp_path):
     stage_folder(tmp_path)
     result = run_stage(tmp_path, "cluster", "only-one-path.npz")
     assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1 and "the following arguments are required: output, embedding" in result.stderr
+    assert (
+        len(result.stderr.splitlines()) == 1
+        and "the following arguments are required: output, embedding" in result.stderr
+    )
 
 
 def test_a_stage_sees_only_the_params_dvc_yaml_declares_for_it():
