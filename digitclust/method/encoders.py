@@ -117,13 +117,14 @@ def conv_layers(code_size: int, image_shape: Shape) -> tuple[Any, Any, Any, Any]
 
     layers = keras.layers
     pooled = _conv_pooled(image_shape)
-    padding = ((0, _conv_padding(image_shape)[0]), (0, _conv_padding(image_shape)[1]))
+    pad_rows, pad_columns = _conv_padding(image_shape)
+    padding, padded = ((0, pad_rows), (0, pad_columns)), bool(pad_rows or pad_columns)
     encoder_input = keras.Input(image_shape, name="image")
     x = encoder_input
     if len(image_shape) == 2:
         x = layers.Reshape((*image_shape, 1), name="channel")(x)
     x = layers.Conv2D(CONV_FILTERS, 3, padding="same", activation="relu", name="conv")(x)
-    if padding != ((0, 0), (0, 0)):
+    if padded:
         x = layers.ZeroPadding2D(padding, name="pad")(x)
     x = layers.MaxPooling2D(CONV_POOL, name="pool")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -133,7 +134,7 @@ def conv_layers(code_size: int, image_shape: Shape) -> tuple[Any, Any, Any, Any]
     y = _dense_stack(decoder_input, (*CONV_HIDDEN[::-1], math.prod(pooled)), "decode")
     y = layers.Reshape(pooled, name="unflatten")(y)
     y = layers.UpSampling2D(CONV_POOL, name="unpool")(y)
-    if padding != ((0, 0), (0, 0)):
+    if padded:
         y = layers.Cropping2D(padding, name="crop")(y)
     y = layers.Conv2D(channels(image_shape), 3, padding="same", activation="sigmoid", name="deconv")(y)
     reconstruction = layers.Reshape(image_shape, name="reconstruction")(y)

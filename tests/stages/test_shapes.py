@@ -68,3 +68,16 @@ def test_colour_is_deskewed_by_its_luminance_every_channel_alike():
     assert straight.shape == colour.shape
     np.testing.assert_allclose(straight[..., 0], transforms.deskew(grey), atol=1e-5)
     np.testing.assert_array_equal(straight[..., 0], straight[..., 2])
+
+
+def test_a_dataset_without_labels_reads_as_none_and_the_classes_come_from_the_data(tmp_path):
+    from digitclust.pipeline import datafiles
+
+    images = np.zeros((4, 30, 20, 3), np.uint8)
+    storage.save_npz(tmp_path / "bare.npz", x_train=images, x_test=images)
+    loaded, labels = datafiles.load_images(tmp_path / "bare.npz", "test")
+    assert loaded.shape == (4, 30, 20, 3) and labels is None and datafiles.load_labels(tmp_path / "bare.npz") is None
+    storage.save_npz(
+        tmp_path / "l.npz", x_train=images, x_test=images, y_train=np.uint8([0, 1, 2, 0]), y_test=np.uint8([3, 0, 0, 0])
+    )
+    assert datafiles.count_classes(tmp_path / "l.npz", datafiles.load_labels(tmp_path / "l.npz")) == 4
