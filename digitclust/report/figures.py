@@ -30,7 +30,7 @@ def cluster_order(labels, assignments, n_classes):
 
 
 def _naming(labels):
-    return "cluster → majority digit" if labels is not None else "cluster"
+    return "cluster → majority digit" if labels is not None else "cluster id, no labels"
 
 
 def baseline_centres(train_images, labels, assignments, k, n_classes, out):
