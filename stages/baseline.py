@@ -1,14 +1,13 @@
 """Baseline: K-Means on raw pixels, fitted on the train split; assignments for both splits."""
 
-from digitclust.datasets import loading
 from digitclust.method import clustering
-from digitclust.pipeline import stage, storage
+from digitclust.pipeline import datafiles, stage, storage
 from digitclust.pipeline.params import check_fits
 
 
 def main(params, args):
-    train_images, _ = loading.load_images(args.dataset, "train")
-    test_images, _ = loading.load_images(args.dataset, "test")
+    train_images, _ = datafiles.load_images(args.dataset, "train")
+    test_images, _ = datafiles.load_images(args.dataset, "test")
     stage.log.info(
         "read %d train and %d test images from %s; fitting k-means on raw pixels",
         len(train_images),

@@ -1,5 +1,8 @@
 """Cluster the autoencoder's codes (fitted on train), after embedding them with UMAP; assignments for both splits.
 
+Also writes the embedding it clustered (the codes themselves with ``cluster.manifold: none``),
+on which the evaluate stages score clusters without labels.
+
 ``cluster.method`` names a method of ``digitclust.method.clustering.METHODS``: ``kmeans`` takes the
 options of the ``kmeans`` section, any other method those of ``cluster.<method>``.
 """
@@ -37,8 +40,9 @@ def main(params, args):
         train, test, method=method, k=params["kmeans"]["k"], seed=params["seed"], **options
     )
     storage.save_npz(args.output, train=train_ids, test=test_ids)
-    stage.log.info("wrote %s", args.output)
+    storage.save_npz(args.embedding, train=train, test=test)
+    stage.log.info("wrote %s and %s", args.output, args.embedding)
 
 
 if __name__ == "__main__":
-    stage.run(main, __doc__, "codes", "output")
+    stage.run(main, __doc__, "codes", "output", "embedding")

@@ -1,7 +1,6 @@
 """Encode both splits with the trained encoder."""
 
-from digitclust.datasets import loading
-from digitclust.pipeline import runtime, stage, storage
+from digitclust.pipeline import datafiles, runtime, stage, storage
 
 
 def main(params, args):
@@ -9,10 +8,11 @@ def main(params, args):
     from digitclust.method import inference
 
     runtime.configure()
-    encoder = storage.load_keras(args.encoder, role="encoder", inputs=loading.IMAGE_SHAPE, outputs=(None,))
+    inputs = {split: datafiles.load_inputs(args.inputs, split) for split in ("train", "test")}
+    shape = inputs["train"].shape[1:]
+    encoder = storage.load_keras(args.encoder, role="encoder", inputs=shape, outputs=(None,))
     codes = {}
-    for split in ("train", "test"):
-        images = loading.load_inputs(args.inputs, split)
+    for split, images in inputs.items():
         codes[split] = inference.encode(encoder, images, batch_size=params["autoencoder"]["batch_size"])
         stage.log.info("encoded %d %s images from %s to codes %s", len(images), split, args.inputs, codes[split].shape)
     storage.save_npz(args.output, **codes)

@@ -4,16 +4,15 @@ Done once here, so that training, encoding and the report read the same images
 instead of each deskewing them again.
 """
 
-from digitclust.datasets import loading
 from digitclust.method import transforms
-from digitclust.pipeline import stage, storage
+from digitclust.pipeline import datafiles, stage, storage
 
 
 def main(params, args):
     deskewed = params["autoencoder"]["deskew"]
     inputs = {}
     for split in ("train", "test"):
-        images, _ = loading.load_images(args.dataset, split)
+        images, _ = datafiles.load_images(args.dataset, split)
         inputs[f"x_{split}"] = transforms.deskew(images) if deskewed else images
     stage.log.info(
         "read %s; %s %d train and %d test images",

@@ -1,8 +1,7 @@
 """Relabel both splits with a CNN trained on the train split's clusters; with refine.enabled off, keep the clusters."""
 
 from digitclust import errors
-from digitclust.datasets import loading
-from digitclust.pipeline import runtime, stage, storage
+from digitclust.pipeline import datafiles, runtime, stage, storage
 
 SPLITS = ("train", "test")
 
@@ -21,7 +20,7 @@ def checked_clusters(path, k, sizes):
 
 def main(params, args):
     config = params["refine"]
-    images = {split: loading.load_inputs(args.inputs, split) for split in SPLITS}
+    images = {split: datafiles.load_inputs(args.inputs, split) for split in SPLITS}
     clusters = checked_clusters(args.clusters, params["kmeans"]["k"], {split: len(images[split]) for split in SPLITS})
     stage.log.info(
         "read %d train and %d test images from %s and their clusters from %s",

@@ -12,8 +12,7 @@ import hashlib
 import json
 import shutil
 
-from digitclust.datasets import loading
-from digitclust.pipeline import runtime, stage, storage
+from digitclust.pipeline import datafiles, runtime, stage, storage
 
 
 def fingerprint(params, inputs):
@@ -25,8 +24,11 @@ def fingerprint(params, inputs):
     return digest.hexdigest()
 
 
-def prepare(params, checkpoint, key):
-    """Return ``(autoencoder, epochs_done, history)``, resumed from ``checkpoint`` when it holds this run."""
+def prepare(params, checkpoint, key, image_shape):
+    """Return ``(autoencoder, epochs_done, history)``, resumed from ``checkpoint`` when it holds this run.
+
+    A new autoencoder is built for images of ``image_shape``.
+    """
     from digitclust.method import training
     from digitclust.pipeline import checkpoints
 
@@ -37,6 +39,7 @@ def prepare(params, checkpoint, key):
         return resumed
     autoencoder = training.new_autoencoder(
         config["architecture"],
+        image_shape=image_shape,
         code_size=config["code_size"],
         optimizer=config["optimizer"],
         learning_rate=config["learning_rate"],
@@ -53,10 +56,10 @@ def main(params, args):
     from digitclust.pipeline import checkpoints, tracking
 
     runtime.set_seed(params["seed"], config["xla"])
-    train_images, test_images = (loading.load_inputs(args.inputs, split) for split in ("train", "test"))
+    train_images, test_images = (datafiles.load_inputs(args.inputs, split) for split in ("train", "test"))
     stage.log.info("read %d train and %d test images from %s", len(train_images), len(test_images), args.inputs)
     key = fingerprint(params, args.inputs)
-    autoencoder, done, history = prepare(params, args.checkpoint, key)
+    autoencoder, done, history = prepare(params, args.checkpoint, key, train_images.shape[1:])
 
     try:
         with tracking.live_log(args.live, {"seed": params["seed"], **config}, history) as live:

@@ -20,6 +20,7 @@ CACHED_OUTPUTS = (
     "data/assignments/autoencoder_kmeans.npz",
     "data/assignments/refined.npz",
     "data/codes.npz",
+    "data/embedding.npz",
     "models/encoder.keras",
     "models/decoder.keras",
     "dvclive/metrics.json",

@@ -13,27 +13,41 @@ import numpy as np
 
 from digitclust.method import transforms
 
-IMAGE_SHAPE = (28, 28)
 # The CNN's widths: F filters, then 2F, then a dense hidden layer (the memory check reads them too).
 FILTERS = 32
 HIDDEN = 128
 DROPOUT = 0.3
+# The smallest side for unpadded ('valid') 3x3 convolutions; smaller images keep their size through them.
+VALID_SIDE = 16
 
 
-def build_classifier(n_clusters: int, *, rotation: float, translation: float, zoom: float, seed: int) -> Any:
-    """A CNN from images (N, 28, 28) to the probabilities (N, n_clusters) of each cluster.
+def conv_padding(image_shape: tuple[int, ...]) -> str:
+    """The convolutions' padding: 'valid' (each 3x3 conv trims a pixel all round) from VALID_SIDE up, else 'same'.
 
-    ``rotation``, ``translation`` and ``zoom`` are the factors of the augmentation layers
-    in front of it (``transforms.augmentation``, active in training only), seeded from ``seed``.
+    Two convolutions and two poolings by 2 leave 5 x 5 of MNIST's 28 x 28, nothing of 8 x 8 unpadded.
+    """
+    return "valid" if min(image_shape[:2]) >= VALID_SIDE else "same"
+
+
+def build_classifier(
+    n_clusters: int, *, image_shape: tuple[int, ...], rotation: float, translation: float, zoom: float, seed: int
+) -> Any:
+    """A CNN from images (N, *image_shape) to the probabilities (N, n_clusters) of each cluster.
+
+    ``image_shape`` is (H, W) grey or (H, W, 3) colour. ``rotation``, ``translation`` and ``zoom``
+    are the factors of the augmentation layers in front of it (``transforms.augmentation``, active in
+    training only), seeded from ``seed``.
     """
     import keras
 
     layers = keras.layers
-    images = keras.Input(IMAGE_SHAPE, name="image")
-    x = layers.Reshape((*IMAGE_SHAPE, 1), name="channel")(images)
+    images = keras.Input(image_shape, name="image")
+    x = images
+    if len(image_shape) == 2:
+        x = layers.Reshape((*image_shape, 1), name="channel")(x)
     x = transforms.augmentation(rotation=rotation, translation=translation, zoom=zoom, seed=seed)(x)
     for i, filters in enumerate((FILTERS, 2 * FILTERS)):
-        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv_{i}")(x)
+        x = layers.Conv2D(filters, 3, padding=conv_padding(image_shape), activation="relu", name=f"conv_{i}")(x)
         x = layers.MaxPooling2D(name=f"pool_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(DROPOUT, seed=seed, name="dropout")(x)
@@ -58,7 +72,7 @@ def compile_classifier(classifier: Any, *, learning_rate: float, total_steps: in
 
 
 def relabel(classifier: Any, images: np.ndarray, *, batch_size: int) -> np.ndarray:
-    """The cluster (N,) int32 that ``classifier`` finds most likely for each of ``images`` (N, 28, 28)."""
+    """The cluster (N,) int32 that ``classifier`` finds most likely for each of ``images`` (N, *image_shape)."""
     return classifier.predict(images, batch_size=batch_size, verbose=0).argmax(axis=1).astype("int32")
 
 
@@ -75,7 +89,7 @@ def fit_classifier(
     zoom: float = 0.1,
     seed: int = 0,
 ) -> Any:
-    """Build, compile and train the CNN on ``images`` (N, 28, 28) to predict their ``clusters`` (N,).
+    """Build, compile and train the CNN on ``images`` (N, H, W[, 3]) to predict their ``clusters`` (N,).
 
     The cluster ids run from 0 to n_clusters - 1.
 
@@ -92,7 +106,9 @@ def fit_classifier(
             f"clusters of shape {clusters.shape} from {clusters.min(initial=0)} to"
             f" {clusters.max(initial=0)}: expected ({len(images)},) ids from 0 to {n_clusters - 1}"
         )
-    classifier = build_classifier(n_clusters, rotation=rotation, translation=translation, zoom=zoom, seed=seed)
+    classifier = build_classifier(
+        n_clusters, image_shape=images.shape[1:], rotation=rotation, translation=translation, zoom=zoom, seed=seed
+    )
     steps = epochs * math.ceil(len(images) / batch_size)
     compile_classifier(classifier, learning_rate=learning_rate, total_steps=steps)
     training.train(classifier, images, epochs=epochs, batch_size=batch_size, seed=seed, targets=clusters)
@@ -115,7 +131,7 @@ def refine(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relabel both splits with a CNN trained on the train split's clusters; return ids (N,) and (M,), int32.
 
-    ``train_images`` (N, 28, 28) and ``test_images`` (M, 28, 28) are in [0, 1];
+    ``train_images`` (N, H, W[, 3]) and ``test_images`` (M, H, W[, 3]) are in [0, 1];
     ``train_clusters`` (N,) from 0 to n_clusters - 1. Seeds Python, NumPy and Keras with
     ``seed`` (``keras.utils.set_random_seed``) before building the CNN (``fit_classifier``).
     On TensorFlow, reruns are byte-identical only with op determinism on

@@ -40,6 +40,7 @@ def compile_autoencoder(
 def new_autoencoder(
     architecture: str = "dense",
     *,
+    image_shape: tuple[int, ...],
     code_size: int = 32,
     optimizer: str = "adam",
     learning_rate: float = 0.001,
@@ -48,11 +49,11 @@ def new_autoencoder(
 ) -> keras.Model:
     """A registered ``architecture`` (``encoders.build_autoencoder``), compiled with ``compile_autoencoder``.
 
-    It maps images (N, 28, 28) to reconstructions (N, 28, 28); ``encoders.encoder_of``
+    It maps images (N, *image_shape) to reconstructions of that shape; ``encoders.encoder_of``
     gives its encoder to codes (N, code_size). Its weights are drawn from Keras' global
     seed: seed it first (``keras.utils.set_random_seed``) for reproducible weights.
     """
-    autoencoder, _ = encoders.build_autoencoder(architecture, code_size=code_size)
+    autoencoder, _ = encoders.build_autoencoder(architecture, code_size=code_size, image_shape=image_shape)
     return compile_autoencoder(autoencoder, optimizer=optimizer, learning_rate=learning_rate, loss=loss, xla=xla)
 
 
@@ -70,19 +71,25 @@ def fit_autoencoder(
     seed: int = 0,
     validation_images: np.ndarray | None = None,
 ) -> tuple[keras.Model, keras.Model, History]:
-    """Train an autoencoder on ``images`` (N, 28, 28) in [0, 1]; return ``(autoencoder, encoder, history)``.
+    """Train an autoencoder on ``images`` (N, H, W)[, 3] in [0, 1]; return ``(autoencoder, encoder, history)``.
 
     Seeds Python, NumPy and Keras with ``seed`` (``keras.utils.set_random_seed``) before
     building the model, so the same call gives the same weights; builds and compiles it
     with ``new_autoencoder`` and trains it with ``train``. The encoder maps images to
-    codes (N, code_size). ``validation_images`` (M, 28, 28) adds ``val_loss`` to the history.
+    codes (N, code_size). ``validation_images`` (M, H, W[, 3]) adds ``val_loss`` to the history.
     """
     images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"images of shape {images.shape}: expected (N, 28, 28)")
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[3] != 3):
+        raise ValueError(f"images of shape {images.shape}: expected (N, H, W) or (N, H, W, 3)")
     keras.utils.set_random_seed(seed)
     autoencoder = new_autoencoder(
-        architecture, code_size=code_size, optimizer=optimizer, learning_rate=learning_rate, loss=loss, xla=xla
+        architecture,
+        image_shape=images.shape[1:],
+        code_size=code_size,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        loss=loss,
+        xla=xla,
     )
     history = train(
         autoencoder, images, epochs=epochs, batch_size=batch_size, seed=seed, validation_images=validation_images
@@ -102,7 +109,7 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 def _fit_data(
     images: np.ndarray, targets: np.ndarray, batch_size: int, validation: tuple[np.ndarray, np.ndarray] | None = None
 ) -> dict[str, Any]:
-    """Keras ``fit`` arguments that feed ``images`` (N, 28, 28) and their ``targets`` in order.
+    """Keras ``fit`` arguments that feed ``images`` (N, H, W[, 3]) and their ``targets`` in order.
 
     ``validation``, an ``(images, targets)`` pair or None, is measured after the epoch.
     On TensorFlow, tf.data pipelines with autotuning off: the helper threads of the
@@ -142,7 +149,7 @@ def train(
     history: History | None = None,
     after_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
-    """Fit ``model`` to map ``images`` (N, 28, 28) to ``targets`` (the images themselves when None); return its history.
+    """Fit ``model`` to map ``images`` (N, H, W[, 3]) to ``targets`` (None: the images); return the history.
 
     Runs epochs ``start`` to ``epochs - 1`` (a resumed run passes the ``start`` and
     ``history`` of its checkpoint) and calls ``after_epoch(epochs_done, history)``

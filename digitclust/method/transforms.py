@@ -6,14 +6,18 @@ from typing import Any
 
 import numpy as np
 
+# ITU-R BT.601's weights of red, green and blue in the luminance, whose moments deskew a colour image.
+LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
 
 def deskew(images: np.ndarray, *, chunk: int = 8192) -> np.ndarray:
-    """Straighten and centre each image by its second moments (float32 (N, H, W) in, same out).
+    """Straighten and centre each image by its second moments (float32 (N, H, W) or (N, H, W, 3) in, same out).
 
     Each image is sheared so that its ink has no row-column correlation and shifted
     so that its centre of mass lies at the image centre, then resampled bilinearly
     (zeros outside). This is the classic unsupervised MNIST preprocessing that
-    removes the slant a writer gives a digit; it uses no labels.
+    removes the slant a writer gives a digit; it uses no labels. A colour image is
+    moved by the moments of its luminance (``LUMINANCE``), every channel alike.
     """
     images = np.asarray(images, dtype=np.float32)
     chunks = [images[i : i + chunk] for i in range(0, len(images), chunk)]
@@ -22,7 +26,15 @@ def deskew(images: np.ndarray, *, chunk: int = 8192) -> np.ndarray:
 
 
 def _deskew_chunk(images: np.ndarray) -> np.ndarray:
-    """Deskew one chunk (N, H, W) of float32 images; see ``deskew``."""
+    """Deskew one chunk (N, H, W) or (N, H, W, 3) of float32 images; see ``deskew``."""
+    if images.ndim == 3:
+        return _bilinear(images, *_deskewed_positions(images))
+    positions = _deskewed_positions(images @ LUMINANCE)
+    return np.stack([_bilinear(images[..., c], *positions) for c in range(images.shape[3])], axis=-1)
+
+
+def _deskewed_positions(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each output pixel of the deskewed ``images`` (N, H, W) samples the input: rows and columns (N, H, W)."""
     _, height, width = images.shape
     rows, cols = np.mgrid[:height, :width].astype(np.float32)
     mass = images.sum(axis=(1, 2))
@@ -38,7 +50,7 @@ def _deskew_chunk(images: np.ndarray) -> np.ndarray:
     # output pixel (i, j) samples the input at (i + dr, j + shear * (i - H/2) + dc)
     source_rows = rows + (mean_row - height / 2)[:, None, None]
     source_cols = cols + shear[:, None, None] * (rows - height / 2) + (mean_col - width / 2)[:, None, None]
-    return _bilinear(images, source_rows, source_cols)
+    return source_rows, source_cols
 
 
 def _bilinear(images: np.ndarray, source_rows: np.ndarray, source_cols: np.ndarray) -> np.ndarray:
@@ -59,7 +71,7 @@ def _bilinear(images: np.ndarray, source_rows: np.ndarray, source_cols: np.ndarr
 
 
 def augmentation(*, rotation: float, translation: float, zoom: float, seed: int) -> Any:
-    """Keras' random rotation, translation and zoom layers, in that order, as one model on (N, 28, 28, 1) batches.
+    """Keras' random rotation, translation and zoom layers, in that order, as one model on (N, H, W, C) batches.
 
     ``rotation`` is a fraction of a full turn, ``translation`` of the image's height and
     width, ``zoom`` of its size, each drawn uniformly either way per image; pixels moved

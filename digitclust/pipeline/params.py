@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digitclust.datasets.idx import IDX_FILES, NPZ_FILE
+from digitclust.datasets.idx import IDX_FILES, IMAGE_SHAPE, NPZ_FILE
 from digitclust.errors import PipelineError, clipped
 from digitclust.method.clustering import GMM_COVARIANCE_TYPES, GMM_INIT_PARAMS
 from digitclust.method.clustering import METHODS as CLUSTER_METHODS
@@ -352,7 +352,7 @@ def _check_memory(params):
     """Refuse params whose stage would need more memory than this machine has, naming the key most responsible."""
     available = resources.machine_memory()
     sizes = (split_size(params, "train"), split_size(params, "test"))
-    for stage, parts in resources.estimates(params, *sizes).items():
+    for stage, parts in resources.estimates(params, *sizes, IMAGE_SHAPE).items():  # the IDX datasets' shape
         needed = sum(parts.values())
         if needed > available:
             key = max(parts, key=parts.get)

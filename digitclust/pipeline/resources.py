@@ -9,14 +9,13 @@ rather than predict a stage's peak.
 
 import os
 from collections import Counter
-from math import isqrt
+from math import isqrt, prod
 
 from digitclust.method import encoders, refinement
 
 FLOAT32 = 4
 FLOAT64 = 8
 INT64 = 8
-PIXELS = 28 * 28
 
 # Training holds the inputs, the epoch's shuffled copy and tf.data's tensors: about six
 # copies of the images (measured: 1.4 GiB above the libraries for 60000 + 10000 images).
@@ -35,9 +34,9 @@ def machine_memory():
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def network(architecture, code_size):
-    """``(weights, activations)``: the autoencoder's parameters and its layer outputs per image."""
-    return encoders.ARCHITECTURES[architecture].size(code_size)
+def network(architecture, code_size, image_shape):
+    """``(weights, activations)``: the autoencoder's parameters and its layer outputs per image of ``image_shape``."""
+    return encoders.ARCHITECTURES[architecture].size(code_size, tuple(image_shape))
 
 
 def kmeans(n, d, features_key, kmeans_params):
@@ -93,31 +92,38 @@ def umap(n, n_neighbors, n_components, components_key="cluster.umap.n_components
     )
 
 
-def train_stage(params, n, m):
+def train_stage(params, n, m, image_shape):
     """Training on ``n`` train images, validating on ``m`` test ones.
 
     The weights, their gradients and the optimizer's two moments (Adam's), each layer's
     outputs and their gradients for one batch, and the copies of the images.
     """
     config = params["autoencoder"]
-    weights, activations = network(config["architecture"], config["code_size"])
+    weights, activations = network(config["architecture"], config["code_size"], image_shape)
     return Counter(
         {
             "autoencoder.code_size": 4 * weights * FLOAT32,
             "autoencoder.batch_size": 2 * min(config["batch_size"], n) * activations * FLOAT32,
-            "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
+            "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * prod(image_shape) * FLOAT32,
         }
     )
 
 
-def classifier_activations(k):
-    """Outputs per image of the refine stage's CNN (``method.refinement``): three augmented copies,
-    conv 26x26xF, pool 13x13xF, conv 11x11x2F, pool 5x5x2F, the hidden layer, k probabilities."""
-    f = refinement.FILTERS
-    return 3 * PIXELS + 26 * 26 * f + 13 * 13 * f + 11 * 11 * 2 * f + 5 * 5 * 2 * f + refinement.HIDDEN + k
+def classifier_activations(k, image_shape):
+    """Outputs per image of the refine stage's CNN (``method.refinement``): three augmented copies, then
+    for F and 2F filters a conv and a pool by 2 (on 28x28: 26x26xF, 13x13xF, 11x11x2F, 5x5x2F),
+    the hidden layer, k probabilities."""
+    trim = 2 if refinement.conv_padding(image_shape) == "valid" else 0
+    height, width = image_shape[:2]
+    total = 3 * prod(image_shape)
+    for filters in (refinement.FILTERS, 2 * refinement.FILTERS):
+        height, width = height - trim, width - trim
+        total += height * width * filters + (height // 2) * (width // 2) * filters
+        height, width = height // 2, width // 2
+    return total + refinement.HIDDEN + k
 
 
-def refine_stage(params, n, m):
+def refine_stage(params, n, m, image_shape):
     """Training the CNN on ``n`` train images, then relabelling both splits: copies of the images, a batch's
     outputs and their gradients (the weights, about a million numbers, are left out)."""
     if not params["refine"]["enabled"]:
@@ -125,35 +131,36 @@ def refine_stage(params, n, m):
     batch = min(params["refine"]["batch_size"], n)
     return Counter(
         {
-            "refine.batch_size": 2 * batch * classifier_activations(params["kmeans"]["k"]) * FLOAT32,
-            "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * PIXELS * FLOAT32,
+            "refine.batch_size": 2 * batch * classifier_activations(params["kmeans"]["k"], image_shape) * FLOAT32,
+            "data.train_size": TRAIN_IMAGE_COPIES * (n + m) * prod(image_shape) * FLOAT32,
         }
     )
 
 
-def encode_stage(params, n, m):
+def encode_stage(params, n, m, image_shape):
     """Encoding one split at a time: the weights, a batch, the images and the codes.
 
     The codes of both splits stay, and Keras' per-batch outputs and their float32 copy
     add two more of the larger split's.
     """
     config = params["autoencoder"]
-    weights, activations = network(config["architecture"], config["code_size"])
+    weights, activations = network(config["architecture"], config["code_size"], image_shape)
     return Counter(
         {
             "autoencoder.code_size": (weights + (n + m + 2 * max(n, m)) * config["code_size"]) * FLOAT32,
             "autoencoder.batch_size": min(config["batch_size"], n) * activations * FLOAT32,
-            "data.train_size": max(n, m) * PIXELS * FLOAT32,
+            "data.train_size": max(n, m) * prod(image_shape) * FLOAT32,
         }
     )
 
 
-def baseline_stage(params, n, m):
+def baseline_stage(params, n, m, image_shape):
     """K-Means on the train split's pixels, then assigning the test split's."""
-    return Counter({"data.train_size": m * PIXELS * FLOAT32}) + kmeans(n, PIXELS, "data.train_size", params["kmeans"])
+    pixels = prod(image_shape)
+    return Counter({"data.train_size": m * pixels * FLOAT32}) + kmeans(n, pixels, "data.train_size", params["kmeans"])
 
 
-def cluster_stage(params, n, m):
+def cluster_stage(params, n, m, image_shape):
     """The codes of both splits, UMAP on the train codes (unless the manifold is none), ``cluster.method``.
 
     Placing the test codes gathers the embedding of each one's train neighbours: (m, n_neighbors, n_components).
@@ -173,13 +180,13 @@ def cluster_stage(params, n, m):
     return codes + umap(n, k, d) + placing + clustering(params, n, d, "cluster.umap.n_components")
 
 
-def report_stage(params, n, m):
+def report_stage(params, n, m, image_shape):
     """The images and codes of both splits, the autoencoder, and UMAP's 2-D map of the test codes."""
     code_size = params["autoencoder"]["code_size"]
-    weights, _ = network(params["autoencoder"]["architecture"], code_size)
+    weights, _ = network(params["autoencoder"]["architecture"], code_size, image_shape)
     return Counter(
         {
-            "data.train_size": (n + m) * PIXELS * FLOAT32,
+            "data.train_size": (n + m) * prod(image_shape) * FLOAT32,
             "autoencoder.code_size": (weights + (n + m) * code_size) * FLOAT32,
         }
     ) + umap(m, params["cluster"]["umap"]["n_neighbors"], REPORT_MAP_COMPONENTS, "data.test_size")
@@ -195,9 +202,12 @@ STAGES = {
 }
 
 
-def estimates(params, n_train, n_test):
-    """``{stage: Counter({params key: bytes})}`` for the stages that allocate by the params, in pipeline order."""
-    return {stage: estimate(params, n_train, n_test) for stage, estimate in STAGES.items()}
+def estimates(params, n_train, n_test, image_shape):
+    """``{stage: Counter({params key: bytes})}`` for the stages that allocate by the params, in pipeline order.
+
+    ``image_shape`` is one image's, (H, W) or (H, W, 3).
+    """
+    return {stage: estimate(params, n_train, n_test, image_shape) for stage, estimate in STAGES.items()}
 
 
 def gib(n_bytes):

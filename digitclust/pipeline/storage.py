@@ -178,17 +178,18 @@ def read_error_reason(error):
     return "it holds pickled objects, which are never loaded" if "allow_pickle" in reason else reason
 
 
-def load_npz(path, names=None):
-    """Read the arrays ``names`` (all by default) of an .npz into a plain dict.
+def load_npz(path, names=None, optional=False):
+    """Read the arrays ``names`` (all by default) of an .npz into a plain dict; with ``optional``, those it holds.
 
     A missing file raises FileNotFoundError; a damaged one (truncated, not a zip, a failed
     decompression or CRC, a header that lies, pickled objects), or one without an array asked
-    for, raises a one-line PipelineError naming the file. Nothing is ever unpickled.
+    for (unless ``optional``), raises a one-line PipelineError naming the file. Nothing is ever unpickled.
     """
     try:
         check_npz_sizes(path, path)
         with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in names or archive.files}
+            wanted = names or archive.files
+            return {name: archive[name] for name in wanted if not optional or name in archive.files}
     except FileNotFoundError:
         raise
     except PipelineError as error:

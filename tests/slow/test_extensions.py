@@ -48,22 +48,22 @@ def test_the_python_api_page_runs_as_written(tmp_path):
 # An architecture added through the one place, encoders.register, as docs/extending.md shows.
 SHALLOW = '''
 
-def shallow_layers(code_size):
-    """784-64-d, mirrored."""
+def shallow_layers(code_size, image_shape):
+    """pixels-64-d, mirrored."""
     import keras
 
-    image = keras.Input(IMAGE_SHAPE, name="image")
+    image = keras.Input(image_shape, name="image")
     x = keras.layers.Flatten(name="flatten")(image)
     x = keras.layers.Dense(64, activation="relu", name="shallow_hidden")(x)
     code = keras.layers.Dense(code_size, name="code")(x)
     code_input = keras.Input((code_size,), name="code_input")
     y = keras.layers.Dense(64, activation="relu", name="shallow_unhidden")(code_input)
-    y = keras.layers.Dense(PIXELS, activation="sigmoid", name="pixels")(y)
-    return image, code, code_input, keras.layers.Reshape(IMAGE_SHAPE, name="reconstruction")(y)
+    y = keras.layers.Dense(pixels(image_shape), activation="sigmoid", name="pixels")(y)
+    return image, code, code_input, keras.layers.Reshape(image_shape, name="reconstruction")(y)
 
 
-def shallow_size(code_size):
-    widths = (PIXELS, 64, code_size, 64, PIXELS)
+def shallow_size(code_size, image_shape):
+    widths = (pixels(image_shape), 64, code_size, 64, pixels(image_shape))
     return _dense_weights(widths), sum(widths)
 
 

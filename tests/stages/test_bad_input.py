@@ -217,7 +217,7 @@ def test_a_pipe_or_a_symlink_loop_where_an_idx_file_belongs_fails_the_source_wit
         ),
         (
             "cluster",
-            ["codes.npz", "out.npz"],
+            ["codes.npz", "out.npz", "embedding.npz"],
             "pipe",
             "codes.npz: a pipe, socket or device, where the stage's codes belongs",
         ),
@@ -255,7 +255,7 @@ def test_a_pipe_or_a_symlink_loop_where_a_stage_reads_a_file_is_one_line(tmp_pat
         ("baseline", ["dataset.npz", "data/assignments/baseline.npz"], "data/assignments/baseline.npz"),
         (
             "cluster",
-            ["codes.npz", "data/assignments/autoencoder_kmeans.npz"],
+            ["codes.npz", "data/assignments/autoencoder_kmeans.npz", "data/embedding.npz"],
             "data/assignments/autoencoder_kmeans.npz",
         ),
         (
@@ -265,7 +265,7 @@ def test_a_pipe_or_a_symlink_loop_where_a_stage_reads_a_file_is_one_line(tmp_pat
         ),
         (
             "evaluate",
-            ["dataset.npz", "refined.npz", "metrics/refined.json", "refined.csv", "refined.png"],
+            ["dataset.npz", "embedding.npz", "refined.npz", "metrics/refined.json", "refined.csv", "refined.png"],
             "metrics/refined.json",
         ),
     ],
@@ -296,7 +296,8 @@ def test_more_clusters_than_the_images_of_the_data_file_is_one_line(tmp_path):
     storage.save_npz(folder / "codes.npz", train=np.ones((5, 4), np.float32), test=np.ones((3, 4), np.float32))
     before = snapshot(folder)
     for name, data_file in (("baseline", "small.npz"), ("cluster", "codes.npz")):
-        result = run_stage_briefly(folder, name, data_file, "out.npz")
+        extra = ["embedding.npz"] if name == "cluster" else []
+        result = run_stage_briefly(folder, name, data_file, "out.npz", *extra)
         assert result.returncode == 1, result.stderr
         assert result.stderr.splitlines()[-1] == (
             f"error: kmeans.k = 10: more clusters than the 5 train samples in"
@@ -421,7 +422,7 @@ def test_assignments_that_do_not_match_the_data_are_refused_before_any_score(tmp
     folder = stage_folder(tmp_path)
     write_labels_and_ids(folder, ids)
     before = snapshot(folder)
-    result = run_stage_briefly(folder, "evaluate", "dataset.npz", "ids.npz", "m.json", "c.csv", "h.png")
+    result = run_stage_briefly(folder, "evaluate", "dataset.npz", "e.npz", "ids.npz", "m.json", "c.csv", "h.png")
     assert_one_line(result, f"ids.npz: {found}")
     assert "integer cluster ids from 0 to " in result.stderr and result.seconds < 15
     assert snapshot(folder) == before
@@ -459,6 +460,6 @@ def test_labels_far_out_of_range_at_evaluate_are_refused(tmp_path):
     storage.save_npz(folder / "dataset.npz", **{**arrays, "y_test": np.array([0, 1, 2, 2**62])})
     storage.save_npz(folder / "ids.npz", train=np.zeros(12, np.int64), test=np.zeros(4, np.int64))
     before = snapshot(folder)
-    result = run_stage_briefly(folder, "evaluate", "dataset.npz", "ids.npz", "m.json", "c.csv", "h.png")
-    assert_one_line(result, "dataset.npz: test labels that are not integers from 0 to 9; `dvc repro --force`")
+    result = run_stage_briefly(folder, "evaluate", "dataset.npz", "e.npz", "ids.npz", "m.json", "c.csv", "h.png")
+    assert_one_line(result, "dataset.npz: labels up to 4611686018427387904, more classes than its 16 labels;")
     assert snapshot(folder) == before

@@ -58,7 +58,7 @@ def test_preprocess_of_a_missing_dataset_names_it_and_writes_nothing(tmp_path):
     [
         ("train", ["missing.npz", "e.keras", "d.keras", "live", "checkpoints"]),
         ("encode", ["missing.npz", "encoder.keras", "codes.npz"]),
-        ("cluster", ["missing.npz", "assignments.npz"]),
+        ("cluster", ["missing.npz", "assignments.npz", "embedding.npz"]),
         ("refine", ["missing.npz", "clusters.npz", "refined.npz"]),
         ("report", ["d.npz", "i.npz", "c.npz", "b.npz", "a.npz", "e.keras", "d.keras", "metrics", "report"]),
     ],
@@ -83,7 +83,10 @@ def test_a_wrong_command_line_is_one_line(tmp_path):
     stage_folder(tmp_path)
     result = run_stage(tmp_path, "cluster", "only-one-path.npz")
     assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1 and "the following arguments are required: output" in result.stderr
+    assert (
+        len(result.stderr.splitlines()) == 1
+        and "the following arguments are required: output, embedding" in result.stderr
+    )
 
 
 def test_a_stage_sees_only_the_params_dvc_yaml_declares_for_it():
@@ -111,7 +114,7 @@ def test_a_stage_that_runs_umap_logs_only_its_own_lines(tmp_path):
     storage.save_npz(
         tmp_path / "codes.npz", train=rng.random((300, 8), np.float32), test=rng.random((50, 8), np.float32)
     )
-    result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz")
+    result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz", "embedding.npz")
     assert result.returncode == 0, result.stderr
     assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
     assert "completed 10 / 50 epochs" in result.stderr and result.stdout == ""
@@ -126,7 +129,7 @@ def test_the_cluster_stage_runs_a_gaussian_mixture_when_the_params_say_so(tmp_pa
     centres = rng.normal(scale=10, size=(3, 8)).astype(np.float32)
     train, test = (centres[np.arange(n) % 3] + rng.normal(size=(n, 8)).astype(np.float32) for n in (300, 60))
     storage.save_npz(tmp_path / "codes.npz", train=train, test=test)
-    result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz")
+    result = run_stage(tmp_path, "cluster", "codes.npz", "assignments.npz", "embedding.npz")
     assert result.returncode == 0, result.stderr
     assert all(OWN_LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
     assert "clustering 300 train points with gmm {'covariance_type': 'diag'" in result.stderr
@@ -142,7 +145,10 @@ def damaged_inputs(folder):
     """Inputs of every kind a stage reads, each damaged in its own way, in ``folder``."""
     (folder / "garbage.npz").write_bytes(b"PK\x03\x04 not really a zip file")
     storage.save_npz(
-        folder / "no_labels.npz", x_train=np.zeros((20, 28, 28), np.uint8), x_test=np.zeros((5, 28, 28), np.uint8)
+        folder / "half_labels.npz",
+        x_train=np.zeros((20, 28, 28), np.uint8),
+        y_train=np.zeros(20, np.uint8),
+        x_test=np.zeros((5, 28, 28), np.uint8),
     )
     storage.save_npz(
         folder / "flat.npz", x_train=np.zeros((20, 784), np.float32), x_test=np.zeros((5, 784), np.float32)
@@ -163,20 +169,20 @@ def damaged_inputs(folder):
         ("preprocess", ["garbage.npz", "out.npz"], "garbage.npz: damaged, or not written by this pipeline"),
         (
             "baseline",
-            ["no_labels.npz", "out.npz"],
-            "no_labels.npz: damaged, or not written by this pipeline (y_train is not a file",
+            ["half_labels.npz", "out.npz"],
+            "half_labels.npz: holds y_train alone; expected y_train and y_test, or neither",
         ),
         (
             "train",
             ["flat.npz", "e.keras", "d.keras", "live", "checkpoints"],
-            "flat.npz: images of shape (20, 784), expected (N, 28, 28)",
+            "flat.npz: images of shape (20, 784), expected (N, H, W) or (N, H, W, 3), H and W from 8 to 256",
         ),
         (
             "encode",
-            ["flat.npz", "garbage.keras", "out.npz"],
+            ["inputs.npz", "garbage.keras", "out.npz"],
             "garbage.keras: not a Keras model file (not a zip archive)",
         ),
-        ("cluster", ["nan_codes.npz", "out.npz"], "nan_codes.npz: some codes are not finite numbers"),
+        ("cluster", ["nan_codes.npz", "out.npz", "e.npz"], "nan_codes.npz: some codes are not finite numbers"),
         (
             "refine",
             ["inputs.npz", "clusters_above_k.npz", "out.npz"],
@@ -185,7 +191,7 @@ def damaged_inputs(folder):
         (
             "refine",
             ["flat.npz", "clusters_above_k.npz", "out.npz"],
-            "flat.npz: images of shape (20, 784), expected (N, 28, 28)",
+            "flat.npz: images of shape (20, 784), expected (N, H, W) or (N, H, W, 3), H and W from 8 to 256",
         ),
     ],
 )

@@ -24,7 +24,7 @@ def test_every_variant_names_real_params():
 
 
 def test_training_flops_count_forward_and_backward_multiply_adds():
-    autoencoder, _ = encoders.build_autoencoder("dense", code_size=10)
+    autoencoder, _ = encoders.build_autoencoder("dense", code_size=10, image_shape=(28, 28))
     widths = [784, 500, 500, 2000, 10, 2000, 500, 500, 784]
     macs = [a * b for a, b in zip(widths, widths[1:], strict=False)]
     assert [throughput.multiply_adds(layer) for layer in throughput.weighted_layers(autoencoder)] == macs
@@ -33,7 +33,7 @@ def test_training_flops_count_forward_and_backward_multiply_adds():
 
 
 def test_conv_layers_count_one_kernel_product_per_output_position():
-    autoencoder, _ = encoders.build_autoencoder("conv", code_size=14)
+    autoencoder, _ = encoders.build_autoencoder("conv", code_size=14, image_shape=(28, 28))
     first = next(throughput.weighted_layers(autoencoder))
     assert throughput.multiply_adds(first) == 3 * 3 * 1 * 16 * 28 * 28
 

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from conftest import checksums_of, idx_bytes, write_idx_dir
-from digitclust.datasets import idx, loading, sources
+from digitclust.datasets import idx, sources
 from digitclust.method import transforms
+from digitclust.pipeline import datafiles
 from helpers import OWN_LOG_LINE, ROOT, run_stage, stage_folder
 
 
@@ -103,7 +104,7 @@ def test_head_keeps_the_first_samples(tiny_dataset):
 
 def test_load_images_scales_to_unit_interval(tmp_path, tiny_dataset):
     np.savez(tmp_path / "d.npz", **tiny_dataset)
-    images, labels = loading.load_images(tmp_path / "d.npz", "test")
+    images, labels = datafiles.load_images(tmp_path / "d.npz", "test")
     assert images.dtype == np.float32 and images.shape == (4, 28, 28)
     np.testing.assert_allclose(images, tiny_dataset["x_test"] / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(labels, tiny_dataset["y_test"])

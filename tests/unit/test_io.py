@@ -60,7 +60,7 @@ def test_save_keras_writes_the_same_bytes_every_time(tmp_path):
 
     from digitclust.method import encoders
 
-    autoencoder, _ = encoders.build_autoencoder("dense", code_size=3)
+    autoencoder, _ = encoders.build_autoencoder("dense", code_size=3, image_shape=(28, 28))
     storage.save_keras(autoencoder, tmp_path / "one.keras")
     time.sleep(2.1)  # Keras dates its files to the second, zip entries to two seconds
     storage.save_keras(autoencoder, tmp_path / "two.keras")

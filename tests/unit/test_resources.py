@@ -20,7 +20,9 @@ def estimates(changes=None):
         params.set_value(p, key, value)
     return {
         stage: sum(parts.values())
-        for stage, parts in resources.estimates(p, params.split_size(p, "train"), params.split_size(p, "test")).items()
+        for stage, parts in resources.estimates(
+            p, params.split_size(p, "train"), params.split_size(p, "test"), (28, 28)
+        ).items()
     }
 
 
@@ -30,12 +32,21 @@ def test_machine_memory_is_whole_pages():
 
 
 @pytest.mark.parametrize("architecture", ["dense", "conv"])
-@pytest.mark.parametrize("code_size", [1, 32])
-def test_the_weight_count_is_that_of_the_keras_model(architecture, code_size):
+@pytest.mark.parametrize("code_size, image_shape", [(1, (28, 28)), (32, (28, 28)), (4, (8, 8)), (4, (30, 21, 3))])
+def test_the_weight_count_is_that_of_the_keras_model(architecture, code_size, image_shape):
     from digitclust.method import encoders
 
-    autoencoder, _ = encoders.build_autoencoder(architecture, code_size=code_size)
-    assert resources.network(architecture, code_size)[0] == autoencoder.count_params()
+    autoencoder, _ = encoders.build_autoencoder(architecture, code_size=code_size, image_shape=image_shape)
+    assert resources.network(architecture, code_size, image_shape)[0] == autoencoder.count_params()
+
+
+def test_the_classifier_activations_follow_the_image_shape():
+    f, hidden = 32, 128
+    mnist = 3 * 784 + 26 * 26 * f + 13 * 13 * f + 11 * 11 * 2 * f + 5 * 5 * 2 * f + hidden + 10
+    assert resources.classifier_activations(10, (28, 28)) == mnist
+    small = 3 * 64 + 8 * 8 * f + 4 * 4 * f + 4 * 4 * 2 * f + 2 * 2 * 2 * f + hidden + 10  # 'same' convolutions
+    assert resources.classifier_activations(10, (8, 8)) == small
+    assert resources.classifier_activations(10, (8, 8, 3)) == small + 2 * 3 * 64
 
 
 def test_the_default_estimates_stay_below_the_measured_peaks():
@@ -53,7 +64,7 @@ def test_the_test_params_need_little():
 def test_a_refusal_blames_the_largest_allocation():
     p = copy.deepcopy(DEFAULTS)
     params.set_value(p, "kmeans.k", 10_000)
-    parts = resources.baseline_stage(p, 60_000, 10_000)
+    parts = resources.baseline_stage(p, 60_000, 10_000, (28, 28))
     assert max(parts, key=parts.get) == "kmeans.k"
     assert (
         parts["kmeans.k"] == (60_000 * 10_000 + 2 * 10_000**2 + 3 * 10_000 * 784) * 4
@@ -72,11 +83,11 @@ def test_a_gaussian_mixture_counts_its_covariances_and_responsibilities():
     params.set_value(p, "cluster.manifold", "none")
     params.set_value(p, "autoencoder.code_size", 1000)
     n, k, d = 60_000, 10, 1000
-    full = resources.cluster_stage(p, n, 10_000)
+    full = resources.cluster_stage(p, n, 10_000, (28, 28))
     assert full["autoencoder.code_size"] >= 3 * k * d * d * 8  # covariances, precisions and their Cholesky factors
     assert full["kmeans.k"] >= 2 * n * k * 8  # log-probabilities and responsibilities
     params.set_value(p, "cluster.gmm.covariance_type", "diag")
-    diagonal = resources.cluster_stage(p, n, 10_000)
+    diagonal = resources.cluster_stage(p, n, 10_000, (28, 28))
     assert full["autoencoder.code_size"] - diagonal["autoencoder.code_size"] == 3 * (k * d * d - k * d) * 8
     params.set_value(p, "cluster.gmm.covariance_type", "full")
     params.set_value(p, "autoencoder.code_size", 20_000)  # 10 full covariances of 20000²: 120 GB
