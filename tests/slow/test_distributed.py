@@ -324,7 +324,7 @@ def run_sweep_quietly(arguments, cwd, env=None):
     """`python -m digitclust.sweep` with ``arguments``; its stdout says whether it imported Dask."""
     code = (
         "import atexit, sys; atexit.register(lambda: print('distributed' in sys.modules));"
-        " from digitclust.sweep.driver import main; main()"
+        " from digitclust.sweep.cli import main; main()"
     )
     return subprocess.run(
         [sys.executable, "-c", code, *arguments], cwd=cwd, env=env or environment(), capture_output=True, text=True
@@ -438,7 +438,7 @@ def test_a_baseline_missing_from_the_git_remote_stops_in_one_line(driver, local_
 
 
 def test_experiment_names_are_valid_git_refs_and_distinct():
-    from digitclust.sweep.driver import experiment_name
+    from digitclust.sweep.grid import experiment_name
 
     overrides = [
         ("seed=0", "kmeans.n_init=3"),
@@ -486,7 +486,7 @@ def test_a_sweep_on_a_running_dask_scheduler_with_remotes_in_folders(driver, pub
     from distributed import LocalCluster
     from distributed.security import Security
 
-    from digitclust.sweep.driver import sweep_credentials
+    from digitclust.sweep.certificates import sweep_credentials
 
     repo, _ = driver
     pems = sweep_credentials()  # the user's own CA, as far as this sweep knows
@@ -570,7 +570,7 @@ def refused(address, security=None):
 
 def tls_folders():
     """The folders of sweep credentials in the home of this user, where the hosts' SSH sessions start."""
-    from digitclust.sweep.driver import TLS_FOLDER_PREFIX
+    from digitclust.sweep.hosts import TLS_FOLDER_PREFIX
 
     return sorted(Path(pwd.getpwuid(os.getuid()).pw_dir).glob(f"{TLS_FOLDER_PREFIX}*"))
 
