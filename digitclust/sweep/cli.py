@@ -13,8 +13,11 @@ finish, failure and retry.
 
 The cluster speaks TLS with mutual authentication (docs/security.md): the scheduler, the workers
 and the driver each present a certificate of a CA made for the sweep (or the user's own), shipped
-to the hosts over SSH and deleted when the sweep ends. The dashboard is off unless asked for, and
-then listens on the scheduler host's loopback only.
+to the hosts over SSH, each host the keys of its roles only, and deleted however the sweep ends.
+The dashboard is off unless asked for, and then listens on the scheduler host's loopback only.
+
+This module is the command line; the grid is in ``grid``, the remotes in ``remotes``, the
+credentials in ``certificates`` and ``hosts``, the cluster in ``cluster``, the tasks' fate in ``dispatch``.
 """
 
 import argparse

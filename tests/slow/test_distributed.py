@@ -627,9 +627,9 @@ def test_a_sweep_over_tls_lets_no_stranger_in_gives_each_host_its_own_keys_and_k
 
     repo, env = driver
     name = "cluster.manifold-none_kmeans.n_init-2"  # not on the Git remote yet, whichever test ran before
-    password = "sweep-secret-" + os.urandom(6).hex()  # unused by the key-authenticated remote, but shipped
+    password = "sweep-secret-" + os.urandom(6).hex()  # the passphrase of a key that has none: unused, but shipped
     grid = ["-S", "kmeans.n_init=2", "-S", "cluster.manifold=none", "--dashboard"]
-    grid += ["--dvc-remote-option", f"password={password}"]
+    grid += ["--dvc-remote-option", f"passphrase={password}"]
     with (
         Hosts(tmp_path, ssh_server) as hosts,
         Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo, env) as sweep,
@@ -674,7 +674,7 @@ def test_a_sweep_over_tls_lets_no_stranger_in_gives_each_host_its_own_keys_and_k
         "b": {**private, "worker.pem": 0o600, "dvc-config.local": 0o600},
     }, modes
     assert worker_keys["a"] != worker_keys["b"]
-    assert dvc_config_mode == 0o600 and f"password = {password}" in dvc_config_text
+    assert dvc_config_mode == 0o600 and f"passphrase = {password}" in dvc_config_text
     assert tls_folders(homes.values()) == {}, "the sweep left its TLS keys behind"
     assert f"ssh -N -L 8787:127.0.0.1:{port} host-scheduler" in dashboard, dashboard
     for text in ("PRIVATE KEY", "BEGIN CERTIFICATE", password):
