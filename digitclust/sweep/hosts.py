@@ -3,7 +3,7 @@
 A host's files go through the SSH connection's input, never a command line, into a folder of its
 home that only the user can read. They are deleted from every host however the sweep ends: an
 exception, SIGINT, SIGTERM or SIGHUP at any moment (``interruptible``), and a signal that comes while
-they are being deleted waits until that is done (``signals_held``).
+they are being shipped or deleted waits until that is done (``signals_held``).
 """
 
 import asyncio
@@ -39,13 +39,20 @@ def _raise(number, frame):
 
 @contextlib.contextmanager
 def interruptible():
-    """Within: SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread, which unwinds the sweep."""
+    """Within: SIGINT, SIGTERM and SIGHUP raise Interrupted in the main thread, which unwinds the sweep.
+
+    Once an exception has unwound it, every cleanup has run: further signals are ignored until the
+    process exits, so that its exit status and last line stay those of the first.
+    """
     previous = {number: signal.signal(number, _raise) for number in SIGNALS}
     try:
         yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    except BaseException:
+        for number in SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise
+    for number, handler in previous.items():
+        signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -81,20 +88,23 @@ def on_hosts(hosts, connect_options, run):
     return asyncio.run(everywhere())
 
 
-def ship(files, connect_options, folder):
+def ship(files, connect_options, folder, reached):
     """Write each host's files (``{host: {name: text}}``) into ``folder`` of its home, readable by the user only.
 
     The texts go through the SSH connection's input, never a command line: `ps` on a host shows no key.
-    SweepError names a host that could not be reached.
+    Each host that a connection reached is added to the set ``reached``, before anything is written
+    there. Signals wait until every host is done. SweepError names a host that could not be reached.
     """
     target = shlex.quote(folder)
 
     async def write(connection, host):
+        reached.add(host)
         await connection.run(f"umask 077 && mkdir -p -- {target}/{SCRATCH} && chmod 700 -- {target}", check=True)
         for name, text in files[host].items():
             await connection.run(f"umask 077 && cat > {target}/{shlex.quote(name)}", input=text, check=True)
 
-    failed = on_hosts(list(files), connect_options, write)
+    with signals_held():
+        failed = on_hosts(list(files), connect_options, write)
     if failed:
         host, error = next(iter(failed.items()))
         raise SweepError(
@@ -129,11 +139,12 @@ def host_files(credentials, scheduler_host, worker_hosts, dvc_config):
 def credentials_on_hosts(files, connect_options):
     """Ship ``files`` (``host_files``) to the hosts; yield the folder they are in (relative to home); delete it after.
 
-    Deleted from every host, whatever ends the block, shipping included.
+    Deleted from every host that shipping reached, whatever ends the block, shipping included.
     """
-    folder = TLS_FOLDER_PREFIX + secrets.token_hex(8)
+    folder, reached = TLS_FOLDER_PREFIX + secrets.token_hex(8), set()
     try:
-        ship(files, connect_options, folder)
+        ship(files, connect_options, folder, reached)
         yield folder
     finally:
-        remove(list(files), connect_options, folder)
+        if reached:
+            remove([host for host in files if host in reached], connect_options, folder)
