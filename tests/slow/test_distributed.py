@@ -215,9 +215,11 @@ def metrics_files(repo):
     return {path.name: json.loads(path.read_text()) for path in sorted((repo / "metrics").glob("*.json"))}
 
 
-def local_run(publisher, n_init):
-    """The metrics files of the experiment kmeans.n_init=``n_init`` of GRID run locally, with `dvc exp run -S`."""
-    dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", TARGET, cwd=publisher)
+def local_run(publisher, n_init, *sets):
+    """The metrics files of the experiment kmeans.n_init=``n_init`` of GRID (and ``sets``, more `-S` values) run
+    locally, with `dvc exp run -S`."""
+    more = [each for value in sets for each in ("-S", value)]
+    dvc("exp", "run", "-S", f"kmeans.n_init={n_init}", "-S", "cluster.manifold=none", *more, TARGET, cwd=publisher)
     scores = metrics_files(publisher)
     run(["git", "checkout", "--", "."], cwd=publisher)
     dvc("checkout", "--force", cwd=publisher)
@@ -765,6 +767,7 @@ def test_a_signal_to_the_driver_at_any_moment_leaves_no_key_on_any_host(
 
 FLOOD = 20_000  # connection attempts to each listening port of the cluster: half plain TCP, half TLS without a cert
 FLOOD_AT_ONCE = 64
+FLOOD_EPOCHS = 250  # of the sweep's experiment during the flood
 
 
 def listening_ports(hosts):
@@ -835,8 +838,9 @@ def test_a_flood_of_strangers_stalls_no_sweep(remotes, driver, publisher, ssh_se
     from distributed.security import Security
 
     repo, env = driver
-    name = "cluster.manifold-none_kmeans.n_init-5"
-    grid = ["-S", "kmeans.n_init=5", "-S", "cluster.manifold=none"]
+    # Long enough a training (about 0.6 s an epoch) that the sweep outlasts the flood.
+    name = f"autoencoder.epochs-{FLOOD_EPOCHS}_cluster.manifold-none_kmeans.n_init-5"
+    grid = ["-S", "kmeans.n_init=5", "-S", "cluster.manifold=none", "-S", f"autoencoder.epochs={FLOOD_EPOCHS}"]
     with (
         Hosts(tmp_path, ssh_server) as hosts,
         Sweep(sweep_command(remotes, *grid, *hosts.arguments()), repo, env) as sweep,
@@ -880,5 +884,5 @@ def test_a_flood_of_strangers_stalls_no_sweep(remotes, driver, publisher, ssh_se
     subprocess.run([sys.executable, "-m", "dvc", "exp", "pull", remotes.git, name], cwd=repo, env=env, check=True)
     dvc("exp", "apply", name, cwd=repo)
     dvc("pull", cwd=repo)
-    assert metrics_files(repo) == local_run(publisher, 5)
+    assert metrics_files(repo) == local_run(publisher, 5, f"autoencoder.epochs={FLOOD_EPOCHS}")
     run(["git", "checkout", "--", "."], cwd=repo)
