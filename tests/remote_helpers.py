@@ -145,7 +145,8 @@ class SSHServer:
 
     The host key and the one client key it accepts are generated into ``folder``; it serves
     SFTP from its own process (``internal-sftp``) and logs to ``folder``/sshd.log. With ``home``,
-    sessions get that folder as $HOME, so the server stands for another host with its own home.
+    sessions get that folder as $HOME and start their commands in it, so the server stands for
+    another host with its own home (no SFTP then).
     """
 
     def __init__(self, folder, home=None):
@@ -210,6 +211,7 @@ class SSHServer:
                     f"PermitUserEnvironment {'yes' if self.home else 'no'}",
                     "StrictModes no",
                     "Subsystem sftp internal-sftp",
+                    *(['ForceCommand cd "$HOME" && eval "$SSH_ORIGINAL_COMMAND"'] if self.home else []),
                     "",
                 ]
             )

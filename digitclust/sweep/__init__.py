@@ -1,4 +1,4 @@
 """Sweeps over several hosts: one DVC experiment per combination of `-S` values, spread by Dask over TLS.
 
-``python -m digitclust.sweep`` runs ``driver.main``; ``task`` is what each worker runs.
+``python -m digitclust.sweep`` runs ``cli.main``; ``task`` is what each worker runs.
 """

@@ -1,5 +1,5 @@
-"""``python -m digitclust.sweep``: see ``digitclust.sweep.driver``."""
+"""``python -m digitclust.sweep``: see ``digitclust.sweep.cli``."""
 
-from digitclust.sweep.driver import main
+from digitclust.sweep.cli import main
 
 main()

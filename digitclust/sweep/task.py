@@ -7,6 +7,7 @@ the driver, which so knows the last lines of a task even when its worker has die
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,13 @@ from pathlib import Path
 TOPIC = "digitclust-sweep"
 TAIL_LINES = 20
 LOG_NAME = "sweep.log"
+# The password of a URL (scheme://user:password@host/...), as a log shows it.
+PASSWORD = re.compile(r"(://[^/@:\s]*):[^/@\s]*@")
+
+
+def masked(text):
+    """``text`` with the password of any URL in it replaced by ``***``."""
+    return PASSWORD.sub(r"\1:***@", text)
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,9 @@ class Experiment:
     overrides: tuple  # `dvc exp run -S` values: ("seed=0", "kmeans.n_init=3")
     git_remote: str
     rev: str  # the baseline commit, on the Git remote
-    dvc_remote: str
-    dvc_options: tuple  # (key, value) pairs for `dvc remote modify`
+    dvc_remote: str  # its URL, password masked: for the log only
+    dvc_config: str  # the text of the clone's .dvc/config.local (the remote and its options), or ""
+    dvc_config_file: str | None  # else the file on the worker's host that holds it, relative to its home
     targets: tuple  # the stages `dvc exp run` reproduces; all when empty
     workdir: str  # where the clones go on each worker; ~ is the worker's home
 
@@ -72,21 +81,19 @@ class TaskLog:
         self.event("line", line=text)
 
 
+def checkout(experiment):
+    """The commands that make the experiment's clone, each with the text its log shows."""
+    yield _shown(["git", "clone", "--quiet", "--no-checkout", "--", experiment.git_remote, "."])
+    yield _shown(["git", "checkout", "--quiet", "--detach", experiment.rev])
+
+
 def commands(experiment):
-    """The commands of one experiment, run in order in its fresh clone, each with the text its log shows.
+    """The commands of one experiment, run in order in its clone once its DVC remote is set.
 
     Every value from the command line comes after ``--``: no program takes it for one of its options.
     """
     dvc = [sys.executable, "-m", "dvc"]
     sets = [argument for override in experiment.overrides for argument in ("-S", override)]
-    yield _shown(["git", "clone", "--quiet", "--no-checkout", "--", experiment.git_remote, "."])
-    yield _shown(["git", "checkout", "--quiet", "--detach", experiment.rev])
-    yield _shown([*dvc, "remote", "add", "--local", "--force", "--default", "--", "sweep", experiment.dvc_remote])
-    for key, value in experiment.dvc_options:  # a password may be among them: its value stays out of the log
-        yield (
-            [*dvc, "remote", "modify", "--local", "--", "sweep", key, value],
-            " ".join([*dvc, "remote", "modify", key, "..."]),
-        )
     # The baseline's outputs and every pushed run record: stages run before, anywhere, are restored.
     yield _shown([*dvc, "pull", "--run-cache", "--allow-missing"])
     yield _shown([*dvc, "exp", "run", "--pull", "--name", experiment.name, *sets, "--", *experiment.targets])
@@ -94,7 +101,23 @@ def commands(experiment):
 
 
 def _shown(command):
-    return command, " ".join(command)
+    return command, masked(" ".join(command))
+
+
+def write_dvc_config(experiment, repo, log):
+    """Write the clone's ``.dvc/config.local`` (mode 0600): the DVC remote, its options, credentials included.
+
+    Its text comes from the file the driver shipped to this host over SSH, or else with the task;
+    never through a command line.
+    """
+    text = experiment.dvc_config
+    if experiment.dvc_config_file:
+        text = Path(experiment.dvc_config_file).read_text()  # relative to where the worker started: its home
+    path = repo / ".dvc" / "config.local"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as config:
+        config.write(text)
+    log.line(f"$ (the DVC remote sweep, {experiment.dvc_remote}, with its options, written to .dvc/config.local)")
 
 
 def command_environment():
@@ -141,6 +164,9 @@ def run_experiment(experiment):
     repo = folder / "repo"
     repo.mkdir()
     try:
+        for command, shown in checkout(experiment):
+            run_logged(command, shown, repo, log, host)
+        write_dvc_config(experiment, repo, log)
         for command, shown in commands(experiment):
             run_logged(command, shown, repo, log, host)
     except ExperimentFailed as failure:

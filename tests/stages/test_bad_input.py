@@ -346,7 +346,7 @@ def test_yaml_1_1_words_are_text_in_yaml_1_2_as_dvc_reads_them(tmp_path):
 
 
 def test_the_sweep_reads_the_baseline_params_as_yaml_1_2():
-    from digitclust.sweep import driver as sweep
+    from digitclust.sweep import grid as sweep
 
     text = (ROOT / "params.yaml").read_bytes().replace(b"learning_rate: 0.001", b"learning_rate: 1e-3")
     plan = sweep.planned_experiments(["autoencoder.learning_rate=1e-3,2e-3"], text)
