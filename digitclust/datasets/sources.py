@@ -209,6 +209,8 @@ def describe(source):
 
 def hint(dataset, sources):
     """What a user can do when no source in ``sources`` works: one line, naming their folders."""
+    if all(source["kind"] in ("npz_file", "image_dir") for source in sources):
+        return "To fix: correct the file or folder named above (docs/extending.md: Your own images or arrays)"
     folders = [source["path"] for source in sources if source["kind"] == "idx_dir"]
     files = f"the four IDX files ({', '.join(IDX_FILES.values())}; plain or .gz)"
     steps = []

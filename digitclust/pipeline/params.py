@@ -138,8 +138,8 @@ def source_list():
     return Rule(
         (list,),
         lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
-        f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -;"
-        " image_dir also takes test_fraction: a number > 0 and < 1)",
+        f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -);"
+        " image_dir also takes test_fraction, a number > 0 and < 1",
     )
 
 
