@@ -138,8 +138,7 @@ def source_list():
     return Rule(
         (list,),
         lambda sources: len(sources) > 0 and all(map(_is_source, sources)),
-        f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -);"
-        " image_dir also takes test_fraction, a number > 0 and < 1",
+        f"a non-empty list of sources, each one of: {shapes} (a text that does not begin with -)",
     )
 
 
@@ -185,7 +184,7 @@ class DatasetRegistry:
         return (
             isinstance(sources, list)
             and sources != []
-            and all(isinstance(s, dict) and s.get("kind") in OWN_KINDS for s in sources)
+            and all(isinstance(s, dict) and isinstance(s.get("kind"), str) and s["kind"] in OWN_KINDS for s in sources)
             and "sha256" not in dataset
         )
 
