@@ -70,7 +70,7 @@ def load_dataset(
         timeout_s,
         declared["sha256"] if sha256 is None else sha256,
     )
-    arrays = fetching.head(arrays, train_size or FULL_SIZES["train"], test_size or FULL_SIZES["test"])
+    arrays = fetching.head(arrays, train_size, test_size, dataset=name)
     scale = np.float32(255)
     return (
         arrays["x_train"].astype(np.float32) / scale,

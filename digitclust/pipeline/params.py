@@ -19,7 +19,16 @@ from digitclust.method.clustering import METHODS as CLUSTER_METHODS
 from digitclust.method.encoders import ARCHITECTURES
 from digitclust.pipeline import resources
 
-SOURCE_KINDS = {"npz_url": "url", "idx_url": "url", "idx_dir": "path", "npm": "package"}
+SOURCE_KINDS = {
+    "npz_url": "url",
+    "idx_url": "url",
+    "idx_dir": "path",
+    "npm": "package",
+    "npz_file": "path",
+    "image_dir": "path",
+}
+# Your own data (digitclust.datasets.arrays, .images): no IDX files, so no declared SHA-256 is required.
+OWN_KINDS = {"npz_file", "image_dir"}
 # Keras' backends, each with the way to install it: TensorFlow comes with requirements.txt.
 BACKENDS = {
     "tensorflow": "pip install -r requirements.txt",
@@ -111,9 +120,16 @@ def _is_source(entry):
         return False
     field = SOURCE_KINDS.get(entry["kind"])
     value = entry.get(field)
+    optional = {"test_fraction"} if entry["kind"] == "image_dir" else set()
+    fraction = entry.get("test_fraction", 0.2)
     # A value beginning with - would be read as an option by the program it is given to (npm pack).
     return (
-        set(entry) == {"kind", field} and isinstance(value, str) and value.strip() != "" and not value.startswith("-")
+        {"kind", field} <= set(entry) <= {"kind", field, *optional}
+        and isinstance(value, str)
+        and value.strip() != ""
+        and not value.startswith("-")
+        and type(fraction) in (int, float)
+        and 0 < fraction < 1
     )
 
 
@@ -152,10 +168,25 @@ class DatasetRegistry:
                 {
                     "sha256": Rule((dict,), lambda v: True, "a mapping of file names to SHA-256"),
                     "sources": source_list(),
-                },
+                }
+                if not self._own(dataset)
+                else {"sources": source_list()},
                 f"{key}.{name}.",
             )
+            if self._own(dataset):
+                continue
             self._validate_checksums(f"{key}.{name}.sha256", dataset["sha256"], dataset["sources"])
+
+    @staticmethod
+    def _own(dataset):
+        """Whether ``dataset`` (a mapping) is only your own data, whose sha256 may be left out."""
+        sources = dataset.get("sources") if isinstance(dataset, dict) else None
+        return (
+            isinstance(sources, list)
+            and sources != []
+            and all(isinstance(s, dict) and isinstance(s.get("kind"), str) and s["kind"] in OWN_KINDS for s in sources)
+            and "sha256" not in dataset
+        )
 
     @staticmethod
     def _validate_checksums(key, checksums, sources):
@@ -177,8 +208,8 @@ SCHEMA = {
     "seed": integer(0, 2**31 - 1),
     "data": {
         "dataset": Rule((str,), lambda v: True, "the name of a dataset under data.datasets"),
-        "train_size": integer(0, FULL_SIZES["train"]),
-        "test_size": integer(0, FULL_SIZES["test"]),
+        "train_size": integer(0),
+        "test_size": integer(0),
         "timeout_s": number(0, above=True, cap=3600),  # Python's sockets refuse huge timeouts
         "datasets": DatasetRegistry(),
     },

@@ -88,13 +88,13 @@ def write_params_text(folder, old, new):
         ("  k: 10\n", "  k: 501\n", "params.yaml: kmeans.k = 501: more clusters than data.test_size = 500 images"),
         (
             "  train_size: 0\n",
-            "  train_size: 60001\n",
-            "params.yaml: data.train_size = 60001: expected an integer from 0 to 60000",
+            "  train_size: -1\n",
+            "params.yaml: data.train_size = -1: expected an integer >= 0",
         ),
         (
             "  test_size: 500\n",
-            "  test_size: 10001\n",
-            "params.yaml: data.test_size = 10001: expected an integer from 0 to 10000",
+            "  test_size: -1\n",
+            "params.yaml: data.test_size = -1: expected an integer >= 0",
         ),
         # An option smuggled into a command through a source.
         (

@@ -121,7 +121,7 @@ def test_the_committed_params_are_valid():
             "data.datasets: dataset name '2nd-mnist': expected a name of letters, digits and _",
         ),
         ("data.datasets", {}, "data.datasets = {}: expected a mapping of dataset names"),
-        ("data.train_size", 70000, "data.train_size = 70000: expected an integer from 0 to 60000"),
+        ("data.train_size", -1, "data.train_size = -1: expected an integer >= 0"),
         ("data.datasets.mnist.sources", [{"kind": "ftp", "url": "x"}], "data.datasets.mnist.sources = [{'kind': 'ftp'"),
         ("autoencoder.checkpoint", "yes", "autoencoder.checkpoint = 'yes': expected true or false"),
         ("autoencoder.deskew", 1, "autoencoder.deskew = 1: expected true or false"),
