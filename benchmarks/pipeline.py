@@ -37,7 +37,7 @@ from digitclust.datasets import sources  # noqa: E402
 from digitclust.pipeline import params, storage  # noqa: E402
 from digitclust.pipeline.stage import OneLineParser  # noqa: E402
 
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", "inputs")
 TEST_SHARE = 6  # the test split keeps MNIST's 60,000 : 10,000 ratio
 # Stage commands say `python`: make it this interpreter, with the packages it sees.
 SAME_PYTHON = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}

@@ -30,7 +30,7 @@ from pipeline import ROOT, OneLineParser, add_set_option, checked_changes, score
 
 # The last commit whose outputs were written uncompressed, with the optimizer's state in the autoencoder.
 PREVIOUS_FORMAT = "98c4979"
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", "inputs")
 MIB = 2**20
 
 

@@ -12,7 +12,7 @@ import yaml
 from digitclust.pipeline import params
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", ".gitignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "digitclust", "inputs", ".gitignore")
 
 
 def environment():
