@@ -6,6 +6,7 @@ import pty
 import re
 import shutil
 import sys
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -79,7 +80,7 @@ def test_a_method_added_to_the_list_is_scored_as_its_own_row(tiny_repo, tmp_path
     project = tmp_path / "project"
     shutil.copytree(tiny_repo, project, symlinks=True)
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
-    copy = dict(pipeline["stages"]["baseline"])
+    copy = deepcopy(pipeline["stages"]["baseline"])  # no shared objects: PyYAML would write them as aliases
     copy["cmd"] = copy["cmd"].replace("data/assignments/baseline.npz", "data/assignments/pixels.npz")
     copy["outs"] = ["data/assignments/pixels.npz"]
     pipeline["stages"] = {"pixels": copy, **pipeline["stages"]}
